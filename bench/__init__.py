@@ -1,0 +1,1 @@
+"""Benchmarks that show the quality bars; each prints its figures and records them in results.json."""
