@@ -1,1 +1,1 @@
-"""Benchmarks that show the quality bars; each prints its figures and records them in results.json."""
+"""Benchmarks for the quality bars; each prints its figures and records them in results.json."""

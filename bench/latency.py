@@ -35,8 +35,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.results import merge_results  # noqa: E402
 from runner.kube.client import KubeClient  # noqa: E402
+
+from bench.results import merge_results  # noqa: E402
 
 
 class Receiver(ThreadingHTTPServer):
@@ -57,7 +58,7 @@ class Receiver(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: Receiver
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         now = time.monotonic()
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         with self.server.lock:
@@ -131,7 +132,7 @@ def start_runner(kubeconfig: str, spec: dict[str, Any], workdir: Path) -> subpro
         [sys.executable, "-m", "runner", "--kubeconfig", kubeconfig, "--file", str(spec_file)],
         cwd=REPO,
         env=env,
-        stdout=open(workdir / "runner.log", "wb"),  # noqa: SIM115 - lives as long as the runner
+        stdout=open(workdir / "runner.log", "wb"),
         stderr=subprocess.STDOUT,
     )
 
@@ -141,8 +142,9 @@ def wait_ready(client: KubeClient, namespace: str, receiver: Receiver, names: li
     info = client.resource("v1", "ConfigMap")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        client.patch(info, names[0], {"data": {"warmup": str(time.time())}}, namespace,
-                     patch_type="merge")
+        client.patch(
+            info, names[0], {"data": {"warmup": str(time.time())}}, namespace, patch_type="merge"
+        )
         time.sleep(0.5)
         if receiver.arrivals:
             receiver.arrivals.clear()
@@ -243,8 +245,9 @@ def run_phase(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG",
-                                                               str(REPO / ".devcluster/kubeconfig")))
+    parser.add_argument(
+        "--kubeconfig", default=os.environ.get("KUBECONFIG", str(REPO / ".devcluster/kubeconfig"))
+    )
     parser.add_argument("--rate", type=float, default=100)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--objects", type=int, default=50)
@@ -259,9 +262,16 @@ def main() -> None:
     client.create(nsinfo, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
     names = [f"cm-{i:04d}" for i in range(args.objects)]
     for name in names:
-        client.create(cminfo, {"apiVersion": "v1", "kind": "ConfigMap",
-                               "metadata": {"name": name, "labels": {"bench": "latency"}},
-                               "data": {"n": "0"}}, ns)
+        client.create(
+            cminfo,
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": name, "labels": {"bench": "latency"}},
+                "data": {"n": "0"},
+            },
+            ns,
+        )
     receiver = Receiver()
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     with tempfile.TemporaryDirectory() as tmp:
@@ -270,8 +280,9 @@ def main() -> None:
             wait_ready(client, ns, receiver, names)
             results = {
                 "latency": run_phase(client, ns, names, receiver, args.rate, args.seconds),
-                "throughput": run_phase(client, ns, names, receiver, args.throughput_rate,
-                                        args.throughput_seconds),
+                "throughput": run_phase(
+                    client, ns, names, receiver, args.throughput_rate, args.throughput_seconds
+                ),
             }
         finally:
             runner.terminate()

@@ -15,7 +15,7 @@ def merge_results(key: str, figures: dict[str, Any]) -> None:
     """Replace this benchmark's entry, keeping the other benchmarks' figures."""
     data: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     data[key] = {
-        "measured_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "measured_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {_cpu_count()} cores, Python {platform.python_version()}",
         **figures,
     }

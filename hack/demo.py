@@ -61,8 +61,9 @@ def step(title: str) -> None:
     print(f"\n\033[1m== {title}\033[0m", flush=True)
 
 
-def run(args: list[str], *, env: dict[str, str], input: str | None = None,
-        check: bool = True) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], *, env: dict[str, str], input: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     shown = " ".join(args).replace(f"{sys.executable} -m kubectl_trigger", "kubectl trigger")
     print(f"$ {shown}", flush=True)
     proc = subprocess.run(args, env=env, input=input, text=True, capture_output=True, check=False)
@@ -84,8 +85,14 @@ def kubectl_binary() -> str:
 def cluster_answers(kubectl: str, env: dict[str, str]) -> bool:
     if not env.get("KUBECONFIG"):
         return False
-    proc = subprocess.run([kubectl, "get", "--raw", "/readyz"], env=env, capture_output=True,
-                          text=True, timeout=15, check=False)
+    proc = subprocess.run(
+        [kubectl, "get", "--raw", "/readyz"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=15,
+        check=False,
+    )
     return proc.returncode == 0
 
 
@@ -127,8 +134,13 @@ def main() -> None:
     name = _trigger_name()
 
     def runner_watching() -> bool:
-        proc = subprocess.run([kubectl, "get", "trigger", name, "-n", NAMESPACE, "-o", "json"],
-                              env=env, capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [kubectl, "get", "trigger", name, "-n", NAMESPACE, "-o", "json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if proc.returncode != 0:
             return False
         conditions = json.loads(proc.stdout).get("status", {}).get("conditions", [])
@@ -138,13 +150,37 @@ def main() -> None:
     run([*plugin, "get", "-n", NAMESPACE], env=env)
 
     step("Change the ConfigMap")
-    run([kubectl, "-n", NAMESPACE, "patch", "configmap", "web-config", "--type=merge",
-         "-p", '{"data":{"greeting":"hello again"}}'], env=env)
+    run(
+        [
+            kubectl,
+            "-n",
+            NAMESPACE,
+            "patch",
+            "configmap",
+            "web-config",
+            "--type=merge",
+            "-p",
+            '{"data":{"greeting":"hello again"}}',
+        ],
+        env=env,
+    )
 
     def restarted(deployment: str) -> str:
-        proc = run([kubectl, "-n", NAMESPACE, "get", "deployment", deployment, "-o",
-                    "jsonpath={.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/"
-                    "restartedAt}"], env=env, check=False)
+        proc = run(
+            [
+                kubectl,
+                "-n",
+                NAMESPACE,
+                "get",
+                "deployment",
+                deployment,
+                "-o",
+                "jsonpath={.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/"
+                "restartedAt}",
+            ],
+            env=env,
+            check=False,
+        )
         return proc.stdout.strip()
 
     wait_for("deployment/web to be restarted", lambda: restarted("web"), timeout=60)
@@ -152,8 +188,7 @@ def main() -> None:
     print(f"web restartedAt={restarted('web')!r}, unrelated restartedAt={restarted('unrelated')!r}")
     run([*plugin, "get", "-n", NAMESPACE, "-o", "wide"], env=env)
     run([*plugin, "logs", name, "-n", NAMESPACE, "--tail", "5"], env=env)
-    print("\nDone. Clean up with: kubectl trigger delete -n demo --all; "
-          "python -m devcluster down")
+    print("\nDone. Clean up with: kubectl trigger delete -n demo --all; python -m devcluster down")
 
 
 def _trigger_name() -> str:
