@@ -16,7 +16,8 @@ def merge_results(key: str, figures: dict[str, Any]) -> None:
     data: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     data[key] = {
         "measured_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {_cpu_count()} cores, Python {platform.python_version()}",
+        "machine": f"{platform.machine()}, {_cpu_count()} cores, "
+        f"Python {platform.python_version()}",
         **figures,
     }
     RESULTS.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
