@@ -253,6 +253,11 @@ def _wait_usable(lay: Layout) -> None:
     _wait_for("the default ServiceAccount", lambda: bool(api.get(sa_path)), 60)
 
 
+def is_running(state_dir: Path | None = None) -> bool:
+    """Whether every component of the cluster in ``state_dir`` runs."""
+    return all(_running(Layout.load(state_dir)).values())
+
+
 def missing_binaries(lay: Layout) -> list[str]:
     return [name for name in build.REQUIRED if not (lay.bin_dir / name).exists()]
 
