@@ -64,7 +64,7 @@ def kubernetes_wrapper_gomod(upstream: str, version: str) -> str:
 
 def _version_ldflags(version: str) -> str:
     major, minor = version.lstrip("v").split(".")[:2]
-    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     values = {
         "gitVersion": version,
         "gitMajor": major,

@@ -1,0 +1,41 @@
+# Entry points for developers and CI. `make test` works on a fresh clone: it creates
+# the venv, builds (once, cached) the control-plane binaries, then runs every test.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+# Go is preinstalled at /usr/local/go on our machines; devcluster.build needs it.
+export PATH := $(PATH):/usr/local/go/bin
+
+.PHONY: venv binaries test demo cluster-up cluster-down lint
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+binaries: venv
+	$(PY) -m devcluster.build
+
+# pytest exits 5 when it collected nothing: that is a failure too, never a pass.
+test: binaries
+	@$(PY) -m pytest tests/; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; fi; exit $$rc
+
+demo: binaries
+	$(PY) -m devcluster up
+	$(PY) -m devcluster kubectl get nodes -o wide
+
+cluster-up: binaries
+	$(PY) -m devcluster up
+
+cluster-down: venv
+	$(PY) -m devcluster down
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
