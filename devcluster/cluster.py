@@ -63,6 +63,7 @@ def _apiserver_argv(lay: Layout) -> list[str]:
         f"--kubelet-client-key={p / 'apiserver-kubelet-client.key'}",
         f"--kubelet-certificate-authority={p / 'ca.crt'}",
         "--kubelet-preferred-address-types=InternalIP",
+        "--allow-privileged=true",  # as in real clusters: Pod Security admission decides
         "--profiling=false",
     ]
 
