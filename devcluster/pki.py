@@ -124,7 +124,7 @@ class _Authority:
         )
 
     def issue(
-        self, subject: x509.Name, usage: ExtendedKeyUsageOID, sans: list[x509.GeneralName]
+        self, subject: x509.Name, usage: x509.ObjectIdentifier, sans: list[x509.GeneralName]
     ) -> tuple[bytes, bytes]:
         key = _new_key()
         builder = (
