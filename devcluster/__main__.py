@@ -34,6 +34,16 @@ def _down(args: argparse.Namespace) -> int:
     return 0
 
 
+def _restart(args: argparse.Namespace) -> int:
+    try:
+        cluster.restart(args.component, args.state_dir)
+    except StartError as exc:
+        print(f"devcluster restart failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"restarted {args.component}")
+    return 0
+
+
 def _status(args: argparse.Namespace) -> int:
     return 0 if cluster.status(args.state_dir) else 3
 
@@ -56,6 +66,7 @@ _ports_help = ", ".join(f"{var} (default {port})" for var, port in PORT_DEFAULTS
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "up": (_up, "build nothing, start everything; harmless if already running"),
     "down": (_down, "stop every component and free its ports"),
+    "restart": (_restart, "stop one component and start it again (fault tests)"),
     "status": (_status, "show each component; exit 0 only if all run"),
     "env": (_env, 'print export lines for KUBECONFIG and PATH (eval "$(... env)")'),
     "kubectl": (_kubectl, "run the built kubectl against the cluster"),
@@ -75,6 +86,9 @@ def parser() -> argparse.ArgumentParser:
         cmd.set_defaults(handler=handler)
         if name == "down":
             cmd.add_argument("--purge", action="store_true", help="also delete the state dir")
+        if name == "restart":
+            names = [c.name for c in cluster.COMPONENTS]
+            cmd.add_argument("component", choices=names, help="the component to restart")
         if name == "kubectl":
             cmd.add_argument("kubectl_args", nargs=argparse.REMAINDER)
     return p

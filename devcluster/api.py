@@ -20,7 +20,11 @@ JsonObj = dict[str, Any]
 
 
 class ApiError(RuntimeError):
-    """A non-2xx answer from the API server; ``status`` is the HTTP code."""
+    """A non-2xx answer from the API server; ``status`` is the HTTP code, 0 if none came.
+
+    Transport failures (refused connection, dropped stream) are ApiErrors too, so
+    callers handle "the API server is unavailable" in one place.
+    """
 
     def __init__(self, status: int, method: str, path: str, body: str) -> None:
         super().__init__(f"{method} {path}: HTTP {status}: {body[:300]}")
@@ -60,9 +64,12 @@ class Api:
         headers = {"Accept": "application/json"}
         if data is not None:
             headers["Content-Type"] = content_type
-        resp = self._pool.request(
-            method, self._url(path, query), body=data, headers=headers, timeout=timeout
-        )
+        try:
+            resp = self._pool.request(
+                method, self._url(path, query), body=data, headers=headers, timeout=timeout
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            raise ApiError(0, method, path, str(exc)) from exc
         text = resp.data.decode(errors="replace")
         if resp.status >= 300:
             raise ApiError(resp.status, method, path, text)
@@ -85,13 +92,16 @@ class Api:
     def watch(self, path: str, **query: Any) -> Iterator[JsonObj]:
         """Yield watch events until the server ends the stream."""
         query = {**query, "watch": "true"}
-        resp = self._pool.request(
-            "GET",
-            self._url(path, query),
-            headers={"Accept": "application/json"},
-            preload_content=False,
-            timeout=urllib3.Timeout(connect=10.0, read=None),
-        )
+        try:
+            resp = self._pool.request(
+                "GET",
+                self._url(path, query),
+                headers={"Accept": "application/json"},
+                preload_content=False,
+                timeout=urllib3.Timeout(connect=10.0, read=None),
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            raise ApiError(0, "WATCH", path, str(exc)) from exc
         try:
             if resp.status >= 300:
                 raise ApiError(resp.status, "WATCH", path, resp.read().decode(errors="replace"))
@@ -102,5 +112,7 @@ class Api:
                     line, buf = buf.split(b"\n", 1)
                     if line.strip():
                         yield json.loads(line)
+        except urllib3.exceptions.HTTPError as exc:
+            raise ApiError(0, "WATCH", path, str(exc)) from exc
         finally:
             resp.release_conn()

@@ -322,6 +322,19 @@ def down(state_dir: Path | None = None, purge: bool = False, quiet: bool = False
     return any_running
 
 
+def restart(name: str, state_dir: Path | None = None) -> None:
+    """Stop one component and start it again (fault tests: "the API server restarts")."""
+    comps = {c.name: c for c in COMPONENTS}
+    if name not in comps:
+        raise StartError(f"no component {name!r}; choose from {', '.join(comps)}")
+    lay = Layout.load(state_dir)
+    processes.stop(lay.run_dir, name)
+    if name == "podemu":
+        (lay.run_dir / "podemu.ready").unlink(missing_ok=True)
+    _start(lay, comps[name])
+    _wait(lay, comps[name])
+
+
 def status(state_dir: Path | None = None) -> bool:
     """Print one line per component; True if all of them run."""
     lay = Layout.load(state_dir)
