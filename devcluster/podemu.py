@@ -96,6 +96,7 @@ class EmulatedContainer:
         self.exit_code: int | None = None
         self.finished = threading.Event()
         self._proc: subprocess.Popen[bytes] | None = None
+        self._pumps: list[threading.Thread] = []
 
     def _start(self) -> subprocess.Popen[bytes]:
         pod = self.owner.pod
@@ -112,10 +113,18 @@ class EmulatedContainer:
             start_new_session=True,
         )
         processes.write_record(self.pid_file, proc.pid)
+        self._pumps = []
         for stream, pipe in (("stdout", proc.stdout), ("stderr", proc.stderr)):
             assert pipe is not None
-            threading.Thread(target=self.log.pump, args=(stream, pipe), daemon=True).start()
+            pump = threading.Thread(target=self.log.pump, args=(stream, pipe), daemon=True)
+            pump.start()
+            self._pumps.append(pump)
         return proc
+
+    def _drain(self) -> None:
+        """Let the output pumps write the last lines before the log file is rotated."""
+        for pump in self._pumps:
+            pump.join(timeout=2.0)
 
     def run(self) -> None:
         """Supervise until the pod stops or the restart policy says the container is done."""
@@ -140,7 +149,10 @@ class EmulatedContainer:
             while self._proc.poll() is None and not stop.wait(0.2):
                 pass
             if stop.is_set():
-                break  # EmulatedPod.stop() terminates the process
+                self.terminate(self.owner.grace)
+                self._drain()
+                break
+            self._drain()
             self.exit_code = self._proc.returncode
             self.pid_file.unlink(missing_ok=True)
             log(f"{self.owner.ref}/{self.name}: exited with {self.exit_code}")
@@ -156,6 +168,7 @@ class EmulatedContainer:
         self.owner.container_finished()
 
     def terminate(self, grace: float) -> None:
+        """SIGTERM the container's process group; SIGKILL what is left after ``grace``."""
         proc = self._proc
         if proc is not None and proc.poll() is None:
             record = processes.read_record(self.pid_file)
@@ -204,6 +217,7 @@ class EmulatedPod:
         self.dir = emu.layout.pods_dir / self.key
         self.sa_dir = self.dir / "serviceaccount" if podenv.wants_token(pod) else None
         self.stopping = threading.Event()
+        self.grace = DEFAULT_GRACE  # set by stop() before it sets ``stopping``
         self.done = threading.Event()
         self.containers = [EmulatedContainer(self, c) for c in emulated_containers(pod)]
         self._lock = threading.Lock()
@@ -219,6 +233,10 @@ class EmulatedPod:
         except ApiError as exc:
             log(f"{self.ref}: cannot create its kwok Logs object: {exc}")
         expires = self._renew_token(0.0)
+        if self.stopping.is_set():  # deleted while being set up: nothing to start
+            for container in self.containers:
+                container.finished.set()
+            return
         for container in self.containers:
             threading.Thread(target=container.run, daemon=True).start()
         while not self.stopping.wait(5.0):
@@ -307,15 +325,10 @@ class EmulatedPod:
             if self._stop_started:
                 return
             self._stop_started = True
-        self.stopping.set()
-        threads = [
-            threading.Thread(target=c.terminate, args=(grace,), daemon=True)
-            for c in self.containers
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        self.grace = grace
+        self.stopping.set()  # each container's supervisor terminates its own process
+        for container in self.containers:
+            container.finished.wait(timeout=grace + 15.0)
         log(f"{self.ref}: stopped")
         if delete:
             self.emu.force_delete(self.pod)
