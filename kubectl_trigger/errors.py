@@ -77,8 +77,9 @@ def translated(what: str = "") -> Iterator[None]:
     object an error belongs to when a command handles several.
     """
     # Imported here: the runner's packages are not needed for --help.
-    from runner.kube import errors as kube_errors
     from runner.kube.config import ConfigError
+
+    from runner.kube import errors as kube_errors
     from runner.spec.errors import SpecError, SpecErrors
 
     prefix = f"{what}: " if what else ""

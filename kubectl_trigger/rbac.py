@@ -121,8 +121,8 @@ def plan_rules(
         scope = p.namespace if res.namespaced else CLUSTER
         verbs[(scope, res.group, res.resource, tuple(sorted(set(p.names))))] |= set(p.verbs)
     # rules that share group, verbs and names are merged into one rule over several resources
-    merged: dict[tuple[str | None, str, tuple[str, ...], tuple[str, ...]], set[str]] = (
-        defaultdict(set)
+    merged: dict[tuple[str | None, str, tuple[str, ...], tuple[str, ...]], set[str]] = defaultdict(
+        set
     )
     for (scope, group, resource, names), vs in verbs.items():
         merged[(scope, group, tuple(sorted(vs)), names)].add(resource)

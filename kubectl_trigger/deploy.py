@@ -1,0 +1,195 @@
+"""Writing validated Triggers and their derived objects, all or nothing.
+
+Every write is a server-side apply with the field manager ``runner.FIELD_MANAGER``
+(so a later ``apply`` that drops a field really removes it). Before the first
+write a preflight reads what exists: ``create`` refuses an existing Trigger, and
+neither command takes over an object of the same name that belongs to someone
+else. When a write fails midway, every object this invocation created is
+deleted again, newest first; objects it only updated keep the new content
+(the error says so).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kubectl_trigger import derived, naming, render, session
+from kubectl_trigger.errors import OperationFailed, PluginError, translated
+from kubectl_trigger.prepare import Batch, Prepared
+from runner import FIELD_MANAGER
+
+if TYPE_CHECKING:
+    from runner.kube.client import KubeClient
+
+Obj = dict[str, Any]
+Report = Callable[[str], None]
+
+
+@dataclass
+class Outcome:
+    """What happened to one object: ``created``, ``configured``, ``unchanged`` or ``pruned``."""
+
+    obj: Obj
+    action: str
+
+
+@dataclass
+class Writer:
+    """Applies objects and remembers the ones it created, to undo them on failure."""
+
+    client: KubeClient
+    dry_run: bool = False
+    created: list[Obj] = field(default_factory=list)
+
+    def exists(self, obj: Obj) -> Obj | None:
+        """The live object, or None."""
+        from runner.kube import errors as kube_errors
+
+        kind, ns, name = derived.ref(obj)
+        with translated(f"get {derived.describe_ref(obj)}"):
+            try:
+                return dict(self.client.get(session.known(kind), name, ns or None))
+            except kube_errors.NotFound:
+                return None
+
+    def apply(self, obj: Obj, live: Obj | None) -> Outcome:
+        """Server-side apply ``obj``; ``live`` is what the preflight found."""
+        kind, ns, _ = derived.ref(obj)
+        with translated(f"apply {derived.describe_ref(obj)}"):
+            result = dict(
+                self.client.apply(
+                    session.known(kind),
+                    obj,
+                    ns or None,
+                    field_manager=FIELD_MANAGER,
+                    force=True,
+                    dry_run=self.dry_run,
+                )
+            )
+        if live is None:
+            if not self.dry_run:
+                self.created.append(result)
+            return Outcome(result, "created")
+        same = _rv(result) == _rv(live)
+        return Outcome(result, "unchanged" if same else "configured")
+
+    def delete(self, obj: Obj) -> None:
+        """Delete ``obj`` (used for pruning and rollback)."""
+        from runner.kube import errors as kube_errors
+
+        kind, ns, name = derived.ref(obj)
+        # suppress is the inner context: a missing object is fine, not an error
+        with (
+            translated(f"delete {derived.describe_ref(obj)}"),
+            contextlib.suppress(kube_errors.NotFound),
+        ):
+            self.client.delete(
+                session.known(kind),
+                name,
+                ns or None,
+                propagation_policy="Background",
+                dry_run=self.dry_run,
+            )
+
+    def rollback(self, report: Report) -> list[str]:
+        """Delete what this writer created, newest first; returns what could not be deleted."""
+        failed = []
+        for obj in reversed(self.created):
+            try:
+                self.delete(obj)
+                report(f"rolled back: deleted {derived.describe_ref(obj)}")
+            except PluginError as e:
+                failed.append(f"{derived.describe_ref(obj)}: {e.message}")
+        self.created.clear()
+        return failed
+
+
+def _rv(obj: Obj) -> str:
+    return str((obj.get("metadata") or {}).get("resourceVersion", ""))
+
+
+def _belongs(live: Obj, trig: Prepared) -> bool:
+    labels = (live.get("metadata") or {}).get("labels") or {}
+    want = naming.labels(trig.namespace, trig.name)
+    return all(
+        labels.get(k) == want[k] for k in (naming.LABEL_TRIGGER, naming.LABEL_TRIGGER_NAMESPACE)
+    )
+
+
+def write(
+    client: KubeClient,
+    batch: Batch,
+    *,
+    mode: str,
+    image: str | None,
+    dry_run: bool,
+    report: Report,
+) -> list[Outcome]:
+    """Create (``mode="create"``) or apply the batch; undo created objects on failure."""
+    writer = Writer(client, dry_run=dry_run)
+    live = _preflight(writer, batch, mode, image)
+    outcomes: list[Outcome] = []
+    try:
+        for tmpl in batch.templates:
+            outcomes.append(writer.apply(tmpl, writer.exists(tmpl)))
+        for trig in batch.triggers:
+            outcomes += _write_trigger(writer, trig, live, mode, image)
+    except PluginError as e:
+        if dry_run:
+            raise
+        failed = writer.rollback(report)
+        note = (
+            "; objects created by this command were deleted again"
+            if not failed
+            else "; could not delete: " + "; ".join(failed)
+        )
+        raise type(e)(e.message + note, e.details) from e
+    return outcomes
+
+
+Live = dict[tuple[str, str, str], Obj | None]
+
+
+def _preflight(writer: Writer, batch: Batch, mode: str, image: str | None) -> Live:
+    """Read what exists before writing anything; refuse conflicts."""
+    live: Live = {}
+    for trig in batch.triggers:
+        current = writer.exists(trig.trigger)
+        if current is not None and mode == "create":
+            raise OperationFailed(
+                f'Trigger {trig.key} already exists; use "kubectl trigger apply -f" to update it'
+            )
+        live[derived.ref(trig.trigger)] = current
+        for obj in trig.render(image):
+            other = writer.exists(obj)
+            if other is not None and not _belongs(other, trig):
+                raise OperationFailed(
+                    f"{derived.describe_ref(obj)} already exists and does not belong to "
+                    f"Trigger {trig.key}; delete or rename it, or rename the Trigger"
+                )
+            live[derived.ref(obj)] = other
+    return live
+
+
+def _write_trigger(
+    writer: Writer, trig: Prepared, live: Live, mode: str, image: str | None
+) -> list[Outcome]:
+    before = live.get(derived.ref(trig.trigger))
+    first = writer.apply(trig.trigger, before)
+    outcomes = [first]
+    uid = str(first.obj.get("metadata", {}).get("uid") or "")
+    owner = render.Owner(trig.name, uid) if uid else None
+    wanted = trig.render(image, owner)
+    for obj in wanted:
+        outcomes.append(writer.apply(obj, live.get(derived.ref(obj))))
+    if mode == "apply" and before is not None and not writer.dry_run:
+        keep = {derived.ref(o) for o in wanted}
+        namespaces = [ns for ns in trig.rules if ns]
+        for stale in derived.find(writer.client, trig.namespace, trig.name, namespaces=namespaces):
+            if derived.ref(stale) not in keep:
+                writer.delete(stale)
+                outcomes.append(Outcome(stale, "pruned"))
+    return outcomes

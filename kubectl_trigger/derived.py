@@ -1,0 +1,67 @@
+"""Finding the objects derived from a Trigger in the cluster, by their labels.
+
+``apply`` uses this to prune objects a changed spec no longer needs (a Role in
+a namespace no longer watched, say), ``delete`` to remove everything, and
+``describe`` to show the runner. Namespaced kinds are searched in every
+namespace (Roles may live beside watched namespaces); when the user may not
+list cluster-wide, the search falls back to the namespaces given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from kubectl_trigger import naming, session
+from kubectl_trigger.errors import ClusterUnavailable, translated
+
+if TYPE_CHECKING:
+    from runner.kube.client import KubeClient
+
+Obj = dict[str, Any]
+
+
+def ref(obj: Obj) -> tuple[str, str, str]:
+    """(kind, namespace, name) identifying an object."""
+    meta = obj.get("metadata") or {}
+    return (str(obj.get("kind", "")), str(meta.get("namespace") or ""), str(meta.get("name", "")))
+
+
+def describe_ref(obj: Obj) -> str:
+    """``Kind ns/name`` or ``Kind name`` for messages."""
+    kind, ns, name = ref(obj)
+    return f"{kind} {ns}/{name}" if ns else f"{kind} {name}"
+
+
+def find(
+    client: KubeClient,
+    namespace: str,
+    trigger: str,
+    *,
+    kinds: Iterable[str] = session.DERIVED_KINDS,
+    namespaces: Iterable[str] = (),
+) -> list[Obj]:
+    """Every object of ``kinds`` labelled as derived from Trigger ``namespace/trigger``."""
+    selector = naming.selector(namespace, trigger)
+    found: list[Obj] = []
+    for kind in kinds:
+        info = session.known(kind)
+        scopes: list[str | None] = [None]
+        if info.namespaced:
+            try:
+                found += _list(client, info, None, selector, kind)
+                continue
+            except ClusterUnavailable:  # may not list cluster-wide: look where we know
+                scopes = list(dict.fromkeys([namespace, *namespaces]))
+        for ns in scopes:
+            found += _list(client, info, ns, selector, kind)
+    return found
+
+
+def _list(client: KubeClient, info: Any, ns: str | None, selector: str, kind: str) -> list[Obj]:
+    with translated(f"list {info.plural}"):
+        objs = list(session.items(client.list_pages(info, ns, label_selector=selector)))
+    for obj in objs:  # list items carry no kind
+        obj.setdefault("kind", kind)
+        obj.setdefault("apiVersion", info.api_version)
+    return objs

@@ -1,0 +1,240 @@
+"""What ``describe`` shows, gathered from the cluster and laid out as text.
+
+Split from the command so the layout is unit-tested on plain dicts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kubectl_trigger import derived, naming, output, session
+from kubectl_trigger.errors import PluginError, translated
+
+if TYPE_CHECKING:
+    from runner.kube.client import KubeClient
+
+Obj = dict[str, Any]
+HIDDEN_ANNOTATIONS = (
+    naming.ANNOTATION_EXPANDED_SPEC,
+    "kubectl.kubernetes.io/last-applied-configuration",
+)
+
+
+@dataclass
+class Described:
+    """A Trigger and what belongs to it."""
+
+    trigger: Obj
+    derived: list[Obj] = field(default_factory=list)
+    pods: list[Obj] = field(default_factory=list)
+    events: list[Obj] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what could not be read, and why
+
+
+def gather(client: KubeClient, namespace: str, name: str, max_events: int) -> Described:
+    """Read the Trigger (NotFound: exit 3), then its objects, pods and Events (best effort)."""
+    with translated():
+        trigger = dict(client.get(session.known("Trigger"), name, namespace))
+    found = Described(trigger)
+    try:
+        found.derived = derived.find(client, namespace, name)
+    except PluginError as e:
+        found.notes.append(f"derived objects: {e.message}")
+    try:
+        selector = ",".join(f"{k}={v}" for k, v in naming.pod_selector(namespace, name).items())
+        with translated():
+            found.pods = list(
+                session.items(
+                    client.list_pages(session.known("Pod"), namespace, label_selector=selector)
+                )
+            )
+    except PluginError as e:
+        found.notes.append(f"pods: {e.message}")
+    try:
+        found.events = (
+            _events(client, namespace, trigger, found.pods)[-max_events:] if max_events else []
+        )
+    except PluginError as e:
+        found.notes.append(f"events: {e.message}")
+    return found
+
+
+def _events(client: KubeClient, namespace: str, trigger: Obj, pods: list[Obj]) -> list[Obj]:
+    uids = {trigger["metadata"].get("uid")} | {p["metadata"].get("uid") for p in pods}
+    names = {("Trigger", trigger["metadata"]["name"])} | {
+        ("Pod", p["metadata"]["name"]) for p in pods
+    }
+    with translated():
+        evs = list(session.items(client.list_pages(session.known("Event"), namespace)))
+    mine = []
+    for ev in evs:
+        inv = ev.get("involvedObject") or {}
+        if inv.get("uid") in uids or (inv.get("kind"), inv.get("name")) in names:
+            mine.append(ev)
+    mine.sort(key=_event_time)
+    return mine
+
+
+def _event_time(ev: Obj) -> str:
+    return str(
+        ev.get("lastTimestamp")
+        or ev.get("eventTime")
+        or ev.get("firstTimestamp")
+        or ev.get("metadata", {}).get("creationTimestamp")
+        or ""
+    )
+
+
+def _yaml(value: Any, indent: int) -> list[str]:
+    import yaml
+
+    text = yaml.safe_dump(value, sort_keys=False, width=100).rstrip("\n")
+    return [" " * indent + line for line in text.splitlines()]
+
+
+def _kv(label: str, value: Any, width: int = 14) -> str:
+    return f"{label + ':':<{width}}{value}"
+
+
+def text(d: Described) -> str:
+    """The describe output."""
+    t = d.trigger
+    meta = t.get("metadata") or {}
+    annotations = meta.get("annotations") or {}
+    status = t.get("status") or {}
+    lines = [
+        _kv("Name", meta.get("name")),
+        _kv("Namespace", meta.get("namespace")),
+        _kv("Labels", _pairs(meta.get("labels"))),
+        _kv(
+            "Annotations",
+            _pairs({k: v for k, v in annotations.items() if k not in HIDDEN_ANNOTATIONS}),
+        ),
+        _kv("Created", meta.get("creationTimestamp", "<unknown>")),
+        _kv("Source", annotations.get(naming.ANNOTATION_SOURCE, "<unknown>")),
+        _kv("Actions", annotations.get(naming.ANNOTATION_ACTIONS, "<unknown>")),
+        "Spec:",
+        *_yaml(t.get("spec") or {}, 2),
+    ]
+    expanded = annotations.get(naming.ANNOTATION_EXPANDED_SPEC)
+    lines.append("TriggerTemplate Expansion:")
+    if expanded:
+        try:
+            lines += ["  (the runner runs this spec)", *_yaml(json.loads(expanded), 2)]
+        except ValueError:
+            lines.append("  <unreadable annotation>")
+    else:
+        lines.append("  <none: the spec uses no TriggerTemplate>")
+    lines.append("Status:")
+    counters = status.get("counters") or {}
+    if not status:
+        lines.append("  <none: the runner has not reported yet>")
+    else:
+        lines += [
+            "  " + _kv("Observed Generation", status.get("observedGeneration", "<none>"), 21),
+            "  " + _kv("Last Fired", status.get("lastFired") or "<never>", 21),
+            "  " + _kv("Last Error", _one_line(status.get("lastError")) or "<none>", 21),
+            "  Counters:",
+            *[f"    {k}: {v}" for k, v in counters.items()],
+            "  Conditions:",
+        ]
+        rows = [
+            [c.get("type", ""), c.get("status", ""), c.get("reason", ""), c.get("message", "")]
+            for c in status.get("conditions") or []
+        ]
+        if rows:
+            table = output.table(["Type", "Status", "Reason", "Message"], rows)
+            lines += ["    " + line for line in table.rstrip("\n").splitlines()]
+        else:
+            lines.append("    <none>")
+    lines.append("Runner:")
+    deploys = [o for o in d.derived if o.get("kind") == "Deployment"]
+    for dep in deploys:
+        st = dep.get("status") or {}
+        tmpl = (dep.get("spec") or {}).get("template") or {}
+        hash_ = ((tmpl.get("metadata") or {}).get("annotations") or {}).get(
+            naming.ANNOTATION_SPEC_HASH, ""
+        )
+        image = ((tmpl.get("spec") or {}).get("containers") or [{}])[0].get("image", "")
+        lines += [
+            "  "
+            + _kv(
+                "Deployment",
+                f"{dep['metadata']['name']} ({st.get('readyReplicas', 0)}/"
+                f"{(dep.get('spec') or {}).get('replicas', 1)} ready)",
+                12,
+            ),
+            "  " + _kv("Image", image, 12),
+            "  " + _kv("Spec Hash", hash_[:16], 12),
+        ]
+    if not deploys:
+        lines.append("  <no runner Deployment found: re-run kubectl trigger apply -f>")
+    if d.pods:
+        rows = [_pod_row(p) for p in d.pods]
+        table = output.table(["Pod", "Phase", "Ready", "Restarts", "Age"], rows)
+        lines += ["  " + line for line in table.rstrip("\n").splitlines()]
+    lines.append("RBAC:")
+    for obj in d.derived:
+        if obj.get("kind") in ("Role", "ClusterRole"):
+            lines.append(f"  {derived.describe_ref(obj)}")
+            for rule in obj.get("rules") or []:
+                lines.append("    " + _rule(rule))
+        elif obj.get("kind") in ("ServiceAccount", "RoleBinding", "ClusterRoleBinding"):
+            lines.append(f"  {derived.describe_ref(obj)}")
+    lines.append("Events:")
+    if d.events:
+        rows = [
+            [
+                ev.get("type", ""),
+                ev.get("reason", ""),
+                output.age(_event_time(ev)),
+                (ev.get("involvedObject") or {}).get("kind", ""),
+                _one_line(ev.get("message")),
+            ]
+            for ev in d.events
+        ]
+        table = output.table(["Type", "Reason", "Age", "Object", "Message"], rows)
+        lines += ["  " + line for line in table.rstrip("\n").splitlines()]
+    else:
+        lines.append("  <none>")
+    lines += [f"Note: could not read {n}" for n in d.notes]
+    return "\n".join(str(line) for line in lines) + "\n"
+
+
+def _pairs(mapping: Any) -> str:
+    if not mapping:
+        return "<none>"
+    return ", ".join(f"{k}={v}" for k, v in mapping.items())
+
+
+def _one_line(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        value = value.get("message") or json.dumps(value, sort_keys=True)
+    return " ".join(str(value).split())
+
+
+def _rule(rule: Obj) -> str:
+    groups = ",".join(g or "core" for g in rule.get("apiGroups") or [])
+    text = f"{','.join(rule.get('verbs') or [])} {groups}/{','.join(rule.get('resources') or [])}"
+    if rule.get("resourceNames"):
+        text += f" names={','.join(rule['resourceNames'])}"
+    return text
+
+
+def _pod_row(pod: Obj) -> list[str]:
+    st = pod.get("status") or {}
+    cs = st.get("containerStatuses") or []
+    ready = sum(1 for c in cs if c.get("ready"))
+    restarts = sum(int(c.get("restartCount", 0)) for c in cs)
+    phase = "Terminating" if pod["metadata"].get("deletionTimestamp") else st.get("phase", "")
+    return [
+        pod["metadata"]["name"],
+        phase,
+        f"{ready}/{len(cs) or 1}",
+        str(restarts),
+        output.age(pod["metadata"].get("creationTimestamp")),
+    ]

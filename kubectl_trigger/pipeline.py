@@ -1,0 +1,95 @@
+"""The flow create, apply, render and validate share: load -f, prepare, then write or print.
+
+Kept apart from the command modules so each of those is only flag handling
+and output, and so the flow (validate everything, then write) exists once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from kubectl_trigger import deploy, inputs, output, rbac
+from kubectl_trigger.errors import PluginError, translated
+from kubectl_trigger.prepare import Batch, discovery_resolver, prepare
+from kubectl_trigger.session import Session, known
+
+Obj = dict[str, Any]
+
+
+def load(files: list[str], sess: Session, *, offline: bool) -> Batch:
+    """Read and validate every document; with ``offline`` no cluster is contacted."""
+    docs = inputs.load(files)
+    if offline:
+        return prepare(
+            docs,
+            namespace_flag=sess.namespace_flag,
+            default_namespace=sess.offline_namespace(),
+            resolve=rbac.offline_resolver,
+            fetch_template=None,
+        )
+    client = sess.client
+
+    def fetch(namespace: str, name: str) -> Mapping[str, Any] | None:
+        from runner.kube import errors as kube_errors
+
+        with translated(f"get TriggerTemplate {namespace}/{name}"):
+            try:
+                return client.get(known("TriggerTemplate"), name, namespace)
+            except kube_errors.NotFound:
+                return None
+
+    return prepare(
+        docs,
+        namespace_flag=sess.namespace_flag,
+        default_namespace=sess.namespace,
+        resolve=discovery_resolver(client),
+        fetch_template=fetch,
+    )
+
+
+def can_reach(sess: Session) -> bool:
+    """Whether a kubeconfig loads (used by commands that fall back to offline)."""
+    try:
+        sess.client  # noqa: B018 - loading is the check
+    except PluginError as e:
+        output.warn(f"{e.message}; working offline (built-in kinds, templates from -f)")
+        return False
+    return True
+
+
+def rendered(batch: Batch, image: str | None) -> list[Obj]:
+    """Every object a batch would write, in write order, without owner references."""
+    objs: list[Obj] = list(batch.templates)
+    for trig in batch.triggers:
+        objs += [trig.trigger, *trig.render(image)]
+    return objs
+
+
+def write(
+    sess: Session, files: list[str], *, mode: str, image: str | None, dry_run: str, fmt: str | None
+) -> None:
+    """create/apply: validate all, then write (or dry-run) and print the outcome."""
+    if dry_run == "client":
+        batch = load(files, sess, offline=not can_reach(sess))
+        objs = rendered(batch, image)
+        if fmt:
+            output.print_objects(objs, fmt)
+        else:
+            print("".join(f"{output.resource_name(o)} {mode}d (dry run)\n" for o in objs), end="")
+        return
+    batch = load(files, sess, offline=False)
+    outcomes = deploy.write(
+        sess.client,
+        batch,
+        mode=mode,
+        image=image,
+        dry_run=dry_run == "server",
+        report=output.info,
+    )
+    if fmt:
+        output.print_objects([o.obj for o in outcomes if o.action != "pruned"], fmt)
+        return
+    suffix = " (server dry run)" if dry_run == "server" else ""
+    for o in outcomes:
+        print(f"{output.resource_name(o.obj)} {o.action}{suffix}")

@@ -1,0 +1,268 @@
+"""From input documents to validated, rendered Triggers, before anything is written.
+
+Every check that can fail on bad input runs here, for every document, before
+the first write: YAML shape, metadata, TriggerTemplate expansion, the runner's
+own parser (``runner.spec.parse``), and resolving every kind the spec names
+(discovery, or the offline table). All problems of all documents are reported
+together; one bad document means nothing is created.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kubectl_trigger import rbac, render
+from kubectl_trigger.errors import BadInput, PluginError, translated
+from kubectl_trigger.inputs import Document
+from runner import API_GROUP, API_VERSION
+
+if TYPE_CHECKING:
+    from runner.kube.client import KubeClient
+
+Obj = dict[str, Any]
+#: name -> a TriggerTemplate object (in the Trigger's namespace), or None if absent
+TemplateFetch = Callable[[str, str], Mapping[str, Any] | None]
+
+
+class UnknownKind(BadInput):
+    """A kind the cluster does not serve; ``path`` says which spec field named it."""
+
+    def __init__(self, api_version: str, kind: str) -> None:
+        super().__init__(f"kind {kind} (apiVersion {api_version}) is not served by the cluster")
+        self.api_version = api_version
+        self.kind = kind
+
+
+@dataclass
+class Prepared:
+    """One validated Trigger and what it needs, ready to render and write."""
+
+    origin: str
+    name: str
+    namespace: str
+    trigger: Obj  # the Trigger object to write (user's spec + plugin annotations)
+    expanded: Obj  # the expanded spec the runner runs
+    config: Any  # runner.spec TriggerConfig
+    rules: dict[str | None, list[rbac.Rule]] = field(default_factory=dict)
+
+    def render(self, image: str | None = None, owner: render.Owner | None = None) -> list[Obj]:
+        """The derived objects (ServiceAccount, RBAC, Deployment)."""
+        return render.derived_objects(
+            render.RenderInput(
+                name=self.name,
+                namespace=self.namespace,
+                spec=self.expanded,
+                rules=self.rules,
+                image=image,
+                owner=owner,
+            )
+        )
+
+    @property
+    def key(self) -> str:
+        """``namespace/name``."""
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass
+class Batch:
+    """Everything one ``-f`` input holds, validated."""
+
+    triggers: list[Prepared]
+    templates: list[Obj]  # TriggerTemplate objects, written before the Triggers
+
+
+def discovery_resolver(client: KubeClient) -> rbac.Resolver:
+    """Resolve kinds through the cluster's discovery; unknown kinds raise ``UnknownKind``."""
+    from runner.kube import errors as kube_errors
+
+    cache: dict[tuple[str, str], rbac.Resource] = {}
+
+    def resolve(api_version: str, kind: str) -> rbac.Resource:
+        if (api_version, kind) in cache:
+            return cache[(api_version, kind)]
+        base, _, sub = kind.partition("/")
+        try:
+            with translated():
+                info = client.resource(api_version, base)
+        except PluginError as e:
+            if isinstance(e.__cause__, kube_errors.NotFound | LookupError) or (e.exit_code == 3):
+                raise UnknownKind(api_version, base) from e
+            raise
+        if sub and info.subresources and sub not in info.subresources:
+            raise UnknownKind(api_version, kind)
+        res = rbac.Resource(
+            info.group, f"{info.plural}/{sub}" if sub else info.plural, info.namespaced
+        )
+        cache[(api_version, kind)] = res
+        return res
+
+    return resolve
+
+
+def locate_kind(spec: Any, api_version: str, kind: str, path: str = "spec") -> str | None:
+    """The path of the first spec field naming ``kind`` (with ``api_version`` if given there)."""
+    if isinstance(spec, Mapping):
+        if spec.get("kind") == kind and spec.get("apiVersion", api_version) == api_version:
+            return path
+        for key, value in spec.items():
+            found = locate_kind(value, api_version, kind, f"{path}.{key}")
+            if found:
+                return found
+    elif isinstance(spec, list):
+        for i, value in enumerate(spec):
+            found = locate_kind(value, api_version, kind, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def _check_header(doc: Document) -> list[str]:
+    problems = []
+    if doc.body.get("apiVersion") != API_VERSION:
+        problems.append(f"apiVersion: must be {API_VERSION} (got {doc.body.get('apiVersion')!r})")
+    meta = doc.body.get("metadata")
+    if not isinstance(meta, Mapping) or not meta.get("name"):
+        problems.append("metadata.name: required; give the object a name")
+    if not isinstance(doc.body.get("spec"), Mapping):
+        problems.append("spec: required; a mapping with source and actions")
+    return problems
+
+
+def _namespace(doc: Document, flag: str | None, default: str) -> str:
+    meta = doc.body.get("metadata") or {}
+    ns = meta.get("namespace") if isinstance(meta, Mapping) else None
+    if ns and flag and ns != flag:
+        raise BadInput(
+            f"{doc.origin}: metadata.namespace {ns!r} does not match --namespace {flag!r}; "
+            "drop one of them"
+        )
+    return str(ns or flag or default)
+
+
+def prepare(
+    docs: list[Document],
+    *,
+    namespace_flag: str | None,
+    default_namespace: str,
+    resolve: rbac.Resolver,
+    fetch_template: TemplateFetch | None,
+) -> Batch:
+    """Validate every document; raise one ``BadInput`` listing every problem found."""
+    from runner.spec.errors import SpecError, SpecErrors
+
+    problems: list[str] = []
+    templates: list[Obj] = []
+    trigger_docs: list[tuple[Document, str]] = []
+    for doc in docs:
+        try:
+            ns = _namespace(doc, namespace_flag, default_namespace)
+        except BadInput as e:
+            problems.append(e.message)
+            continue
+        if doc.kind == "TriggerTemplate":
+            header = _check_header(doc)
+            if header:
+                problems += [f"{doc.origin}: {p}" for p in header]
+                continue
+            tmpl = copy.deepcopy(doc.body)
+            tmpl["metadata"] = {
+                k: v for k, v in tmpl["metadata"].items() if k not in render.SERVER_METADATA
+            } | {"namespace": ns}
+            tmpl.pop("status", None)
+            templates.append(tmpl)
+        elif doc.kind == "Trigger":
+            trigger_docs.append((doc, ns))
+        else:
+            problems.append(
+                f"{doc.origin}: kind: expected Trigger or TriggerTemplate "
+                f"({API_GROUP}), got {doc.kind or 'nothing'!r}"
+            )
+
+    local = {(t["metadata"]["namespace"], t["metadata"]["name"]): t for t in templates}
+
+    def fetcher(ns: str) -> Callable[[str], Mapping[str, Any]]:
+        def fetch(name: str) -> Mapping[str, Any]:
+            found = local.get((ns, name))
+            if found is None and fetch_template is not None:
+                found = fetch_template(ns, name)
+            if found is None:
+                raise LookupError(
+                    f"TriggerTemplate {name!r} not found in namespace {ns!r}"
+                    + ("" if fetch_template else " (offline: pass it with -f)")
+                )
+            return found
+
+        return fetch
+
+    prepared: list[Prepared] = []
+    seen: set[tuple[str, str]] = set()
+    for doc, ns in trigger_docs:
+        header = _check_header(doc)
+        if header:
+            problems += [f"{doc.origin}: {p}" for p in header]
+            continue
+        if (ns, doc.name) in seen:
+            problems.append(f"{doc.origin}: Trigger {ns}/{doc.name} appears twice in the input")
+            continue
+        seen.add((ns, doc.name))
+        try:
+            prepared.append(_prepare_one(doc, ns, fetcher(ns), resolve))
+        except (SpecErrors, SpecError) as e:
+            errors = getattr(e, "errors", None) or [e]
+            problems += [f"{doc.origin}: {err}" for err in errors]
+        except UnknownKind as e:
+            where = locate_kind(doc.body.get("spec"), e.api_version, e.kind) or "spec"
+            problems.append(
+                f"{doc.origin}: {where}: {e.message}; check the kind's spelling and apiVersion "
+                "(kubectl api-resources lists what is served), or install its CRD first"
+            )
+        except BadInput as e:
+            problems += [f"{doc.origin}: {e.message}", *e.details]
+    if problems:
+        raise BadInput(
+            "invalid input; nothing was created or changed"
+            if len(problems) == 1
+            else f"invalid input ({len(problems)} problems); nothing was created or changed",
+            problems,
+        )
+    return Batch(prepared, templates)
+
+
+def _prepare_one(
+    doc: Document, ns: str, fetch: Callable[[str], Mapping[str, Any]], resolve: rbac.Resolver
+) -> Prepared:
+    from runner.spec.expand import expand_uses
+    from runner.spec.parse import parse_trigger
+    from runner.spec.rbac import required_permissions
+
+    from runner.spec.errors import SpecError
+
+    spec = doc.body["spec"]
+    try:
+        expanded = dict(expand_uses(spec, fetch))
+    except LookupError as e:
+        raise SpecError(
+            "spec", str(e.args[0] if e.args else e), "create the TriggerTemplate"
+        ) from e
+    obj = {
+        "apiVersion": API_VERSION,
+        "kind": "Trigger",
+        "metadata": {**copy.deepcopy(dict(doc.body["metadata"])), "namespace": ns},
+        "spec": expanded,
+    }
+    config = parse_trigger(obj)
+    permissions = [*required_permissions(config), *rbac.self_permissions(ns, doc.name)]
+    rules = rbac.plan_rules(permissions, resolve)
+    return Prepared(
+        origin=doc.origin,
+        name=doc.name,
+        namespace=ns,
+        trigger=render.trigger_object(doc.body, ns, expanded),
+        expanded=expanded,
+        config=config,
+        rules=rules,
+    )

@@ -1,0 +1,1 @@
+"""Placeholder until runner.filters/actions land."""
