@@ -35,7 +35,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 app = typer.Typer(
     name="kubectl-trigger",
-    help="Event triggers for Kubernetes: watch objects or a schedule, filter with JSONPath, act.\n\n"
+    help="Event triggers for Kubernetes: watch objects or a schedule, filter, act.\n\n"
     "Each Trigger gets its own runner with least-privilege RBAC. Exit codes: 0 ok, 1 failed, "
     "2 bad input, 3 not found, 4 cluster unreachable or forbidden.",
     no_args_is_help=True,
