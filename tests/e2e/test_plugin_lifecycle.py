@@ -1,0 +1,264 @@
+"""create -> get/describe -> apply (changed, unchanged) -> delete, against the real cluster.
+
+The runner image here is one kwok only simulates (nothing runs), so these tests
+check what the plugin writes, independently of the runner engine; the runner
+itself runs in test_plugin_runner.py.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import Cluster
+from tests.e2e.plugin_support import (
+    FAKE_IMAGE,
+    get_or_none,
+    installed,  # noqa: F401 - fixture
+    labelled,
+    plugin,
+    running_pod,
+    trigger_yaml,
+    wait_until,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("installed")]
+
+SPEC = {
+    "source": {
+        "resource": {"apiVersion": "v1", "kind": "ConfigMap", "events": ["update"]},
+    },
+    "actions": [{"rolloutRestart": {"kind": "Deployment", "selector": "app=web"}}],
+}
+DERIVED = "serviceaccounts,roles,rolebindings,deployments"
+
+
+def _create(cluster: Cluster, namespace: str, spec: dict = SPEC, name: str = "web") -> None:
+    proc = plugin(
+        cluster,
+        "create",
+        "-f",
+        "-",
+        "-n",
+        namespace,
+        "--image",
+        FAKE_IMAGE,
+        input=trigger_yaml(name, spec),
+    )
+    assert proc.stdout.splitlines() == [
+        f"trigger.triggers.kubectl-trigger.dev/{name} created",
+        f"serviceaccount/trigger-{name} created",
+        f"role.rbac.authorization.k8s.io/trigger-{name} created",
+        f"rolebinding.rbac.authorization.k8s.io/trigger-{name} created",
+        f"deployment.apps/trigger-{name} created",
+    ]
+
+
+def test_create_get_describe(cluster: Cluster, namespace: str) -> None:
+    _create(cluster, namespace)
+    trig = get_or_none(cluster, "trigger", "web", "-n", namespace)
+    assert trig is not None
+    uid = trig["metadata"]["uid"]
+    for kind in ("serviceaccount", "role", "rolebinding", "deployment"):
+        obj = get_or_none(cluster, kind, "trigger-web", "-n", namespace)
+        assert obj is not None, kind
+        (owner,) = obj["metadata"]["ownerReferences"]
+        assert (owner["kind"], owner["name"], owner["uid"]) == ("Trigger", "web", uid)
+        assert owner["blockOwnerDeletion"] is True
+    pod = wait_until(lambda: running_pod(cluster, namespace, "web"), 60, "the runner pod Running")
+    assert pod["spec"]["nodeName"] == "kt-node"
+
+    table = plugin(cluster, "get", "-n", namespace).stdout.splitlines()
+    assert table[0].split() == [
+        "NAME",
+        "SOURCE",
+        "ACTIONS",
+        "READY",
+        "FIRED",
+        "LAST",
+        "FIRED",
+        "AGE",
+    ]
+    assert table[1].split()[:3] == ["web", "ConfigMap", "rolloutRestart"]
+    assert plugin(cluster, "get", "web", "-n", namespace, "-o", "name").stdout == (
+        "trigger.triggers.kubectl-trigger.dev/web\n"
+    )
+    as_json = json.loads(plugin(cluster, "get", "web", "-n", namespace, "-o", "json").stdout)
+    assert as_json["spec"] == SPEC
+    # kubectl's own view: the CRD's printer columns and short name
+    kubectl_table = cluster.kubectl("get", "trg", "-n", namespace).stdout.splitlines()
+    assert kubectl_table[1].split()[:3] == ["web", "ConfigMap", "rolloutRestart"]
+
+    text = plugin(cluster, "describe", "web", "-n", namespace).stdout
+    assert "Name:         web" in text
+    assert "Deployment:   trigger-web" in text
+    assert pod["metadata"]["name"] in text
+    assert "get,list,watch core/configmaps" in text
+    assert "<none: the spec uses no TriggerTemplate>" in text
+
+
+def test_get_missing_trigger_exits_3(cluster: Cluster, namespace: str) -> None:
+    proc = plugin(cluster, "get", "nope", "-n", namespace, check=False)
+    assert proc.returncode == 3
+    assert "not found" in proc.stderr
+
+
+def test_create_twice_fails_and_changes_nothing(cluster: Cluster, namespace: str) -> None:
+    _create(cluster, namespace)
+    before = get_or_none(cluster, "deployment", "trigger-web", "-n", namespace)
+    proc = plugin(
+        cluster,
+        "create",
+        "-f",
+        "-",
+        "-n",
+        namespace,
+        "--image",
+        FAKE_IMAGE,
+        input=trigger_yaml("web", SPEC),
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert "already exists" in proc.stderr
+    after = get_or_none(cluster, "deployment", "trigger-web", "-n", namespace)
+    assert before and after
+    assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+
+
+def _versions(cluster: Cluster, namespace: str) -> dict[str, str]:
+    objs = labelled(cluster, DERIVED, namespace, "web")
+    trig = get_or_none(cluster, "trigger", "web", "-n", namespace)
+    assert trig is not None
+    objs.append(trig)
+    return {f"{o['kind']}/{o['metadata']['name']}": o["metadata"]["resourceVersion"] for o in objs}
+
+
+def _template_hash(cluster: Cluster, namespace: str) -> str:
+    dep = get_or_none(cluster, "deployment", "trigger-web", "-n", namespace)
+    assert dep is not None
+    return str(
+        dep["spec"]["template"]["metadata"]["annotations"]["triggers.kubectl-trigger.dev/spec-hash"]
+    )
+
+
+def test_apply_rolls_only_on_change(cluster: Cluster, namespace: str) -> None:
+    _create(cluster, namespace)
+    wait_until(lambda: running_pod(cluster, namespace, "web"), 60, "the runner pod Running")
+    versions, hash_before = _versions(cluster, namespace), _template_hash(cluster, namespace)
+
+    same = plugin(
+        cluster,
+        "apply",
+        "-f",
+        "-",
+        "-n",
+        namespace,
+        "--image",
+        FAKE_IMAGE,
+        input=trigger_yaml("web", SPEC),
+    )
+    assert all(line.endswith(" unchanged") for line in same.stdout.splitlines()), same.stdout
+    assert _versions(cluster, namespace) == versions
+    assert _template_hash(cluster, namespace) == hash_before
+
+    changed = {**SPEC, "actions": [{"rolloutRestart": {"kind": "Deployment", "selector": "app=x"}}]}
+    out = plugin(
+        cluster,
+        "apply",
+        "-f",
+        "-",
+        "-n",
+        namespace,
+        "--image",
+        FAKE_IMAGE,
+        input=trigger_yaml("web", changed),
+    ).stdout
+    assert "trigger.triggers.kubectl-trigger.dev/web configured" in out
+    assert "deployment.apps/trigger-web configured" in out
+    assert _template_hash(cluster, namespace) != hash_before
+    trig = get_or_none(cluster, "trigger", "web", "-n", namespace)
+    assert trig is not None and trig["spec"] == changed
+
+    # the rollout: a new ReplicaSet whose pod runs with the new hash
+    def new_pod() -> dict | None:
+        pod = running_pod(cluster, namespace, "web")
+        ann = (pod or {}).get("metadata", {}).get("annotations") or {}
+        return (
+            pod
+            if ann.get("triggers.kubectl-trigger.dev/spec-hash")
+            == _template_hash(cluster, namespace)
+            else None
+        )
+
+    wait_until(new_pod, 60, "a runner pod with the new spec hash")
+
+
+def test_apply_prunes_rbac_no_longer_needed(cluster: Cluster, namespace: str) -> None:
+    wide = {
+        "source": {"resource": {"apiVersion": "v1", "kind": "ConfigMap", "namespaces": ["*"]}},
+        "actions": [{"log": {"message": "x"}}],
+    }
+    plugin(
+        cluster,
+        "create",
+        "-f",
+        "-",
+        "-n",
+        namespace,
+        "--image",
+        FAKE_IMAGE,
+        input=trigger_yaml("web", wide),
+    )
+    assert labelled(cluster, "clusterroles,clusterrolebindings", namespace, "web")
+    narrow = {**wide, "source": {"resource": {"apiVersion": "v1", "kind": "ConfigMap"}}}
+    out = plugin(
+        cluster,
+        "apply",
+        "-f",
+        "-",
+        "-n",
+        namespace,
+        "--image",
+        FAKE_IMAGE,
+        input=trigger_yaml("web", narrow),
+    ).stdout
+    assert f"clusterrole.rbac.authorization.k8s.io/trigger-{namespace}-web pruned" in out
+    assert labelled(cluster, "clusterroles,clusterrolebindings", namespace, "web") == []
+    plugin(cluster, "delete", "web", "-n", namespace)
+
+
+def test_delete_removes_everything(cluster: Cluster, namespace: str) -> None:
+    wide = {
+        "source": {"resource": {"apiVersion": "v1", "kind": "ConfigMap", "namespaces": ["*"]}},
+        "actions": [{"log": {"message": "x"}}],
+    }
+    plugin(
+        cluster,
+        "create",
+        "-f",
+        "-",
+        "-n",
+        namespace,
+        "--image",
+        FAKE_IMAGE,
+        input=trigger_yaml("web", wide),
+    )
+    wait_until(lambda: running_pod(cluster, namespace, "web"), 60, "the runner pod Running")
+    assert (
+        len(labelled(cluster, f"{DERIVED},clusterroles,clusterrolebindings", namespace, "web")) == 6
+    )  # SA, Role+Binding (own Trigger), ClusterRole+Binding, Deployment
+    proc = plugin(cluster, "delete", "web", "-n", namespace)
+    assert proc.stdout == "trigger.triggers.kubectl-trigger.dev/web deleted\n"
+    assert get_or_none(cluster, "trigger", "web", "-n", namespace) is None
+    assert (
+        labelled(
+            cluster,
+            f"{DERIVED},clusterroles,clusterrolebindings,replicasets,pods",
+            namespace,
+            "web",
+        )
+        == []
+    )
+    again = plugin(cluster, "delete", "web", "-n", namespace, check=False)
+    assert again.returncode == 3
