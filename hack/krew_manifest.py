@@ -35,7 +35,16 @@ PLATFORMS = (("linux", "amd64"), ("linux", "arm64"), ("darwin", "amd64"), ("darw
 
 LAUNCHER = """#!/bin/sh
 # kubectl-trigger launcher (krew): runs the bundled plugin with python3.
-here=$(cd "$(dirname "$0")" && pwd -P)
+# krew links this script into its bin folder: follow the links to the bundle.
+self=$0
+while [ -L "$self" ]; do
+    link=$(readlink "$self")
+    case $link in
+        /*) self=$link ;;
+        *) self=$(dirname "$self")/$link ;;
+    esac
+done
+here=$(cd "$(dirname "$self")" && pwd -P)
 PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" exec "${KUBECTL_TRIGGER_PYTHON:-python3}" \\
     -m kubectl_trigger "$@"
 """
