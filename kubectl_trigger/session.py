@@ -56,13 +56,22 @@ DERIVED_KINDS = (
 
 def known(kind: str) -> ResourceInfo:
     """The ResourceInfo of one of the plugin's own kinds, without discovery."""
+    group, version, plural, namespaced, subresources = KINDS[kind]
+    api_version = f"{group}/{version}" if group else version
+    return resource_info(api_version, kind, plural, namespaced, subresources)
+
+
+def resource_info(
+    api_version: str, kind: str, plural: str, namespaced: bool, subresources: tuple[str, ...] = ()
+) -> ResourceInfo:
+    """A ResourceInfo built from known facts instead of discovery."""
     from runner.kube.client import ResourceInfo
 
-    group, version, plural, namespaced, subresources = KINDS[kind]
+    group, _, version = api_version.rpartition("/")
     return ResourceInfo(
         group=group,
         version=version,
-        api_version=f"{group}/{version}" if group else version,
+        api_version=api_version,
         kind=kind,
         plural=plural,
         namespaced=namespaced,
