@@ -92,7 +92,7 @@ def test_create_get_describe(cluster: Cluster, namespace: str) -> None:
 
     text = plugin(cluster, "describe", "web", "-n", namespace).stdout
     assert "Name:         web" in text
-    assert "Deployment:   trigger-web" in text
+    assert "Deployment: trigger-web (" in text
     assert pod["metadata"]["name"] in text
     assert "get,list,watch core/configmaps" in text
     assert "<none: the spec uses no TriggerTemplate>" in text
