@@ -34,6 +34,7 @@ class UnknownKind(BadInput):
         super().__init__(f"kind {kind} (apiVersion {api_version}) is not served by the cluster")
         self.api_version = api_version
         self.kind = kind
+        self.path = "spec"
 
 
 @dataclass
@@ -215,9 +216,8 @@ def prepare(
             errors = getattr(e, "errors", None) or [e]
             problems += [f"{doc.origin}: {err}" for err in errors]
         except UnknownKind as e:
-            where = locate_kind(doc.body.get("spec"), e.api_version, e.kind) or "spec"
             problems.append(
-                f"{doc.origin}: {where}: {e.message}; check the kind's spelling and apiVersion "
+                f"{doc.origin}: {e.path}: {e.message}; check the kind's spelling and apiVersion "
                 "(kubectl api-resources lists what is served), or install its CRD first"
             )
         except BadInput as e:
@@ -256,7 +256,15 @@ def _prepare_one(
     }
     config = parse_trigger(obj)
     permissions = [*required_permissions(config), *rbac.self_permissions(ns, doc.name)]
-    rules = rbac.plan_rules(permissions, resolve)
+    try:
+        rules = rbac.plan_rules(permissions, resolve)
+    except UnknownKind as e:
+        e.path = (
+            locate_kind(expanded, e.api_version, e.kind)
+            or _action_needing(config, expanded, ns, e.api_version, e.kind)
+            or "spec"
+        )
+        raise
     return Prepared(
         origin=doc.origin,
         name=doc.name,
@@ -266,3 +274,30 @@ def _prepare_one(
         config=config,
         rules=rules,
     )
+
+
+def _action_needing(
+    config: Any, spec: Mapping[str, Any], namespace: str, api_version: str, kind: str
+) -> str | None:
+    """The field of the first action whose permissions name ``kind`` (best effort)."""
+    try:
+        from runner.actions import ACTIONS
+        from runner.actions.base import ParseContext
+
+        rows = ACTIONS.values() if isinstance(ACTIONS, Mapping) else ACTIONS
+        by_key = {row.key: row for row in rows}
+        res = (spec.get("source") or {}).get("resource") or {}
+        watched = res.get("namespaces") or [namespace]
+        ctx = ParseContext(
+            namespace,
+            res.get("apiVersion"),
+            res.get("kind"),
+            None if "*" in watched else tuple(watched),
+        )
+        for entry in config.actions:
+            perms = by_key[entry.kind].permissions(entry.config, ctx)
+            if any(p.api_version == api_version and p.kind.split("/")[0] == kind for p in perms):
+                return f"{entry.field}.{entry.kind}"
+    except Exception:  # attribution only improves a message; never fail on it
+        return None
+    return None
