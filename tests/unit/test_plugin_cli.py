@@ -1,0 +1,188 @@
+"""The CLI through typer's CliRunner: offline commands, flag checks, exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from kubectl_trigger.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+runner = CliRunner()
+
+GOOD = """\
+apiVersion: triggers.kubectl-trigger.dev/v1alpha1
+kind: Trigger
+metadata: {name: web}
+spec:
+  source: {resource: {apiVersion: v1, kind: ConfigMap}}
+  actions: [{log: {message: "{{ .object.metadata.name }} changed"}}]
+"""
+
+
+def invoke(*args: str, input: str | None = None) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), input=input)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_every_example_validates_and_renders_offline(path: Path) -> None:
+    code, out, err = invoke("validate", "--offline", "-f", str(path), "-n", "demo")
+    assert code == 0, err
+    assert out.endswith(" is valid\n")
+    code, out, err = invoke("render", "--offline", "-f", str(path), "-n", "demo")
+    assert code == 0, err
+    docs = [d for d in yaml.safe_load_all(out) if d]
+    kinds = [d["kind"] for d in docs]
+    assert kinds[0] == "Trigger" and kinds[-1] == "Deployment"
+    assert {"ServiceAccount", "Role", "RoleBinding"} <= set(kinds)
+    for doc in docs:
+        assert doc["metadata"].get("namespace", "demo") == "demo"
+    role = next(d for d in docs if d["kind"] == "Role")
+    assert all("*" not in r["verbs"] and "*" not in r["resources"] for r in role["rules"])
+
+
+def test_render_from_stdin_has_the_spec_hash() -> None:
+    code, out, _ = invoke("render", "--offline", "-f", "-", "-n", "a", input=GOOD)
+    assert code == 0
+    dep = [d for d in yaml.safe_load_all(out) if d][-1]
+    annotations = dep["spec"]["template"]["metadata"]["annotations"]
+    assert len(annotations["triggers.kubectl-trigger.dev/spec-hash"]) == 64
+
+
+def test_bad_yaml_is_exit_2_naming_the_line() -> None:
+    code, out, err = invoke("validate", "--offline", "-f", "-", input="kind: [\n")
+    assert code == 2
+    assert out == ""
+    assert "<stdin>:2:1: invalid YAML" in err
+
+
+def test_invalid_spec_names_the_field() -> None:
+    bad = GOOD.replace("{log:", "{noSuchAction:")
+    code, _, err = invoke("validate", "--offline", "-f", "-", input=bad)
+    assert code == 2
+    assert "spec.actions[0]" in err
+    assert "nothing was created or changed" in err
+
+
+def test_wrong_kind_and_missing_name() -> None:
+    code, _, err = invoke(
+        "validate",
+        "--offline",
+        "-f",
+        "-",
+        input="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+    )
+    assert code == 2 and "kind: expected Trigger or TriggerTemplate" in err
+    code, _, err = invoke(
+        "validate",
+        "--offline",
+        "-f",
+        "-",
+        input=GOOD.replace("metadata: {name: web}", "metadata: {}"),
+    )
+    assert code == 2 and "metadata.name: required" in err
+
+
+def test_namespace_flag_conflicting_with_document() -> None:
+    doc = GOOD.replace("metadata: {name: web}", "metadata: {name: web, namespace: a}")
+    code, _, err = invoke("validate", "--offline", "-f", "-", "-n", "b", input=doc)
+    assert code == 2
+    assert "metadata.namespace 'a' does not match --namespace 'b'" in err
+
+
+def test_duplicate_trigger_in_input() -> None:
+    code, _, err = invoke("validate", "--offline", "-f", "-", input=GOOD + "---\n" + GOOD)
+    assert code == 2 and "appears twice" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("create",), "-f"),
+        (("create", "-f", "x.yaml", "--dry-run", "maybe"), "--dry-run"),
+        (("get", "-o", "table"), "-o"),
+        (("logs", "x", "--since", "5 minutes"), "--since"),
+    ],
+)
+def test_usage_errors_are_exit_2_naming_the_flag(args: tuple[str, ...], needle: str) -> None:
+    code, _, err = invoke(*args)
+    assert code == 2
+    assert needle in err
+
+
+def test_help_lists_every_command() -> None:
+    code, out, _ = invoke("--help")
+    assert code == 0
+    for name in (
+        "create",
+        "apply",
+        "get",
+        "list",
+        "describe",
+        "logs",
+        "delete",
+        "render",
+        "validate",
+        "test",
+        "run",
+        "install",
+        "uninstall",
+        "version",
+    ):
+        assert name in out
+
+
+def test_version_client_needs_no_cluster() -> None:
+    code, out, _ = invoke("version", "--client")
+    assert code == 0
+    assert out.splitlines() == [
+        "Plugin Version: 0.1.0",
+        "Runner Image: ghcr.io/kubectl-trigger/runner:0.1.0",
+        "Trigger API: triggers.kubectl-trigger.dev/v1alpha1",
+    ]
+
+
+def test_no_kubeconfig_is_exit_4(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
+    code, _, err = invoke("get")
+    assert code == 4
+    assert "kubeconfig" in err
+
+
+def test_install_dry_run_client_prints_the_crds() -> None:
+    code, out, _ = invoke("install", "--dry-run", "client")
+    assert code == 0
+    names = [d["metadata"]["name"] for d in yaml.safe_load_all(out) if d]
+    assert names == [
+        "triggers.triggers.kubectl-trigger.dev",
+        "triggertemplates.triggers.kubectl-trigger.dev",
+    ]
+
+
+def test_template_from_the_same_input_is_expanded() -> None:
+    template = """\
+apiVersion: triggers.kubectl-trigger.dev/v1alpha1
+kind: TriggerTemplate
+metadata: {name: notify}
+spec:
+  actions: [{log: {message: "from template"}}]
+---
+"""
+    uses = GOOD.replace(
+        '[{log: {message: "{{ .object.metadata.name }} changed"}}]', "[{use: {name: notify}}]"
+    )
+    code, out, err = invoke("render", "--offline", "-f", "-", "-n", "a", input=template + uses)
+    assert code == 0, err
+    docs = [d for d in yaml.safe_load_all(out) if d]
+    assert [d["kind"] for d in docs[:2]] == ["TriggerTemplate", "Trigger"]
+    trig = docs[1]
+    assert trig["spec"]["actions"] == [{"use": {"name": "notify"}}]
+    expanded = yaml.safe_load(
+        trig["metadata"]["annotations"]["triggers.kubectl-trigger.dev/expanded-spec"]
+    )
+    assert expanded["actions"] == [{"log": {"message": "from template"}}]
