@@ -35,7 +35,7 @@ def load(files: list[str], sess: Session, *, offline: bool) -> Batch:
 
         with translated(f"get TriggerTemplate {namespace}/{name}"):
             try:
-                return client.get(known("TriggerTemplate"), name, namespace)
+                return dict(client.get(known("TriggerTemplate"), name, namespace))
             except kube_errors.NotFound:
                 return None
 

@@ -187,7 +187,7 @@ def prepare(
 
     def fetcher(ns: str) -> Callable[[str], Mapping[str, Any]]:
         def fetch(name: str) -> Mapping[str, Any]:
-            found = local.get((ns, name))
+            found: Mapping[str, Any] | None = local.get((ns, name))
             if found is None and fetch_template is not None:
                 found = fetch_template(ns, name)
             if found is None:

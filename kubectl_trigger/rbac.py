@@ -124,11 +124,11 @@ def plan_rules(
     merged: dict[tuple[str | None, str, tuple[str, ...], tuple[str, ...]], set[str]] = defaultdict(
         set
     )
-    for (scope, group, resource, names), vs in verbs.items():
-        merged[(scope, group, tuple(sorted(vs)), names)].add(resource)
+    for (scope, group, resource, names), verb_set in verbs.items():
+        merged[(scope, group, tuple(sorted(verb_set)), names)].add(resource)
     rules: dict[str | None, list[Rule]] = defaultdict(list)
-    for (scope, group, vs, names), resources in merged.items():
-        rules[scope].append(Rule(group, tuple(sorted(resources)), vs, names))
+    for (scope, group, verb_list, names), resources in merged.items():
+        rules[scope].append(Rule(group, tuple(sorted(resources)), verb_list, names))
     return {scope: sorted(rs) for scope, rs in sorted(rules.items(), key=_scope_order)}
 
 
