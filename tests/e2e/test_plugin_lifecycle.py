@@ -262,3 +262,88 @@ def test_delete_removes_everything(cluster: Cluster, namespace: str) -> None:
     )
     again = plugin(cluster, "delete", "web", "-n", namespace, check=False)
     assert again.returncode == 3
+
+
+def test_dry_runs_write_nothing(cluster: Cluster, namespace: str) -> None:
+    doc = trigger_yaml("web", SPEC)
+    server = plugin(
+        cluster,
+        "create",
+        "-f",
+        "-",
+        "-n",
+        namespace,
+        "--image",
+        FAKE_IMAGE,
+        "--dry-run",
+        "server",
+        input=doc,
+    )
+    assert server.stdout.splitlines()[0] == (
+        "trigger.triggers.kubectl-trigger.dev/web created (server dry run)"
+    )
+    client = plugin(
+        cluster,
+        "create",
+        "-f",
+        "-",
+        "-n",
+        namespace,
+        "--dry-run",
+        "client",
+        "-o",
+        "name",
+        input=doc,
+    )
+    assert client.stdout.splitlines() == [
+        "trigger.triggers.kubectl-trigger.dev/web",
+        "serviceaccount/trigger-web",
+        "role.rbac.authorization.k8s.io/trigger-web",
+        "rolebinding.rbac.authorization.k8s.io/trigger-web",
+        "deployment.apps/trigger-web",
+    ]
+    assert get_or_none(cluster, "trigger", "web", "-n", namespace) is None
+    assert labelled(cluster, DERIVED, namespace, "web") == []
+
+
+def test_get_all_namespaces_and_delete_all(cluster: Cluster, namespace: str) -> None:
+    for name in ("a", "b"):
+        plugin(
+            cluster,
+            "create",
+            "-f",
+            "-",
+            "-n",
+            namespace,
+            "--image",
+            FAKE_IMAGE,
+            input=trigger_yaml(name, SPEC),
+        )
+    rows = [line.split() for line in plugin(cluster, "get", "-A").stdout.splitlines()]
+    assert rows[0][:2] == ["NAMESPACE", "NAME"]
+    assert [namespace, "a"] in [r[:2] for r in rows] and [namespace, "b"] in [r[:2] for r in rows]
+    out = plugin(cluster, "delete", "--all", "-n", namespace).stdout
+    assert out.splitlines() == [
+        "trigger.triggers.kubectl-trigger.dev/a deleted",
+        "trigger.triggers.kubectl-trigger.dev/b deleted",
+    ]
+    assert plugin(cluster, "get", "-n", namespace, "-o", "name").stdout == ""
+
+
+def test_run_prints_the_runner_command(cluster: Cluster, namespace: str) -> None:
+    out = plugin(
+        cluster,
+        "run",
+        "-f",
+        "-",
+        "-n",
+        namespace,
+        "--print-command",
+        input=trigger_yaml("web", SPEC),
+    ).stdout
+    argv = out.split()
+    assert argv[1:4] == ["-m", "runner", "--file"]
+    assert argv[5:] == ["--kubeconfig", cluster.kubeconfig]
+    body = json.loads(open(argv[4]).read())
+    assert (body["metadata"]["name"], body["metadata"]["namespace"]) == ("web", namespace)
+    assert body["spec"] == SPEC
