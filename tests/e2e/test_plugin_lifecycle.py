@@ -8,6 +8,7 @@ itself runs in test_plugin_runner.py.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -344,6 +345,6 @@ def test_run_prints_the_runner_command(cluster: Cluster, namespace: str) -> None
     argv = out.split()
     assert argv[1:4] == ["-m", "runner", "--file"]
     assert argv[5:] == ["--kubeconfig", cluster.kubeconfig]
-    body = json.loads(open(argv[4]).read())
+    body = json.loads(Path(argv[4]).read_text())
     assert (body["metadata"]["name"], body["metadata"]["namespace"]) == ("web", namespace)
     assert body["spec"] == SPEC
