@@ -104,7 +104,8 @@ def self_permissions(namespace: str, name: str) -> list[Permission]:
         Permission(
             API_VERSION, "Trigger/status", frozenset({"get", "update", "patch"}), namespace, (name,)
         ),
-        Permission("v1", "Event", frozenset({"create"}), namespace),
+        # the runner raises the count of an Event it created by patching it
+        Permission("v1", "Event", frozenset({"create", "patch"}), namespace),
     ]
 
 

@@ -59,7 +59,7 @@ def test_wildcards_are_refused() -> None:
 def test_self_permissions_are_name_restricted() -> None:
     rules = rbac.plan_rules(rbac.self_permissions("shop", "web"), rbac.offline_resolver)
     assert [r.to_dict() for r in rules["shop"]] == [
-        {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
+        {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
         {
             "apiGroups": ["triggers.kubectl-trigger.dev"],
             "resources": ["triggers"],
