@@ -37,7 +37,7 @@ def test_every_example_validates_and_renders_offline(path: Path) -> None:
     code, out, err = invoke("render", "--offline", "-f", str(path), "-n", "demo")
     assert code == 0, err
     docs = [d for d in yaml.safe_load_all(out) if d]
-    kinds = [d["kind"] for d in docs]
+    kinds = [d["kind"] for d in docs if d["kind"] != "TriggerTemplate"]
     assert kinds[0] == "Trigger" and kinds[-1] == "Deployment"
     assert {"ServiceAccount", "Role", "RoleBinding"} <= set(kinds)
     for doc in docs:
