@@ -1,0 +1,245 @@
+"""The Trigger's ``.status``, written by its runner: counters, conditions, last fired/error.
+
+Writes are merge patches to the status subresource, at most one every
+``interval`` seconds (conditions changes go out at once), and carry only the
+fields that changed since the last write (the checkpoint's key list can be
+tens of KiB). Counters continue from what the previous run reported, so a
+restart never makes them go down.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from runner import API_VERSION
+from runner.metrics import (
+    ACTIONS_FAILED,
+    ACTIONS_SUCCEEDED,
+    EVENTS_MATCHED,
+    EVENTS_SEEN,
+    FILTER_ERRORS,
+    Metrics,
+)
+
+if TYPE_CHECKING:
+    from runner.kube.client import KubeClient
+
+#: status.counters field -> metrics counter.
+COUNTERS: dict[str, str] = {
+    "eventsSeen": EVENTS_SEEN,
+    "eventsMatched": EVENTS_MATCHED,
+    "actionsSucceeded": ACTIONS_SUCCEEDED,
+    "actionsFailed": ACTIONS_FAILED,
+    "filterErrors": FILTER_ERRORS,
+}
+CONDITION_TYPES = ("Ready", "Watching")
+MAX_MESSAGE = 1000
+
+
+def now_rfc3339(clock: Callable[[], float] = time.time) -> str:
+    """A UTC timestamp in Kubernetes' format (seconds precision)."""
+    return datetime.datetime.fromtimestamp(clock(), datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class StatusWriter:
+    """Accumulates the runner's state and flushes it to the Trigger's status."""
+
+    def __init__(
+        self,
+        client: KubeClient | None,
+        name: str,
+        namespace: str,
+        generation: int | None,
+        metrics: Metrics,
+        log: logging.Logger,
+        *,
+        previous: Mapping[str, Any] | None = None,
+        checkpoint: Callable[[], dict[str, Any] | None] = lambda: None,
+        interval: float = 2.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.name = name
+        self.namespace = namespace
+        self.generation = generation
+        self.metrics = metrics
+        self.log = log
+        self.interval = interval
+        self.clock = clock
+        self._checkpoint = checkpoint
+        self._lock = threading.Lock()
+        self._kick = threading.Event()
+        self._flush_lock = threading.Lock()
+        previous = previous or {}
+        base = previous.get("counters") or {}
+        self._base = {k: int(base.get(k) or 0) for k in COUNTERS}
+        self._conditions: dict[str, dict[str, Any]] = {
+            c["type"]: dict(c)
+            for c in previous.get("conditions") or []
+            if isinstance(c, dict) and c.get("type") in CONDITION_TYPES
+        }
+        self._last_fired: str | None = previous.get("lastFired")
+        self._last_error: Any = previous.get("lastError")
+        self._written: dict[str, Any] = {}
+        self._info: Any = None
+        self._last_flush = 0.0
+        self.enabled = client is not None
+
+    # -- what happened ------------------------------------------------------------------
+
+    def set_condition(self, type_: str, ok: bool, reason: str, message: str) -> None:
+        """Set a condition; a change of status is written at once."""
+        status = "True" if ok else "False"
+        with self._lock:
+            old = self._conditions.get(type_)
+            if old and (old.get("status"), old.get("reason"), old.get("message")) == (
+                status,
+                reason,
+                message[:MAX_MESSAGE],
+            ):
+                return
+            changed_status = old is None or old.get("status") != status
+            self._conditions[type_] = {
+                "type": type_,
+                "status": status,
+                "reason": reason,
+                "message": message[:MAX_MESSAGE],
+                "lastTransitionTime": now_rfc3339(self.clock)
+                if changed_status
+                else old.get("lastTransitionTime", now_rfc3339(self.clock)),  # type: ignore[union-attr]
+                **({"observedGeneration": self.generation} if self.generation else {}),
+            }
+        self._kick.set()
+
+    def fired(self) -> None:
+        """An event matched just now."""
+        with self._lock:
+            self._last_fired = now_rfc3339(self.clock)
+
+    def error(self, action: str, key: str, message: str) -> None:
+        """An action failed for good (``message`` must hold no secret)."""
+        with self._lock:
+            self._last_error = {
+                "time": now_rfc3339(self.clock),
+                "action": action,
+                "key": key,
+                "message": message[:MAX_MESSAGE],
+            }
+
+    # -- writing ----------------------------------------------------------------------
+
+    def build(self) -> dict[str, Any]:
+        """The full status as it would be written now."""
+        counters = self.metrics.snapshot()
+        with self._lock:
+            status: dict[str, Any] = {
+                "counters": {
+                    field: self._base[field] + int(counters.get(metric, 0))
+                    for field, metric in COUNTERS.items()
+                },
+                "conditions": [
+                    self._conditions[t] for t in CONDITION_TYPES if t in self._conditions
+                ],
+                "lastFired": self._last_fired,
+                "lastError": self._last_error,
+            }
+        if self.generation is not None:
+            status["observedGeneration"] = self.generation
+        checkpoint = self._checkpoint()
+        if checkpoint is not None:
+            status["checkpoint"] = checkpoint
+        return status
+
+    def changes(self) -> dict[str, Any]:
+        """The fields that differ from what was last written (the checkpoint's time aside)."""
+        status = self.build()
+        diff = {}
+        for field, value in status.items():
+            old = self._written.get(field)
+            if field == "checkpoint" and _same_checkpoint(old, value):
+                continue
+            if old != value:
+                diff[field] = value
+        return diff
+
+    def flush(self) -> bool:
+        """Write what changed; True when something was written."""
+        with self._flush_lock:
+            return self._flush()
+
+    def _flush(self) -> bool:
+        self._last_flush = time.monotonic()
+        if not self.enabled:
+            return False
+        diff = self.changes()
+        if not diff:
+            return False
+        from runner.kube.errors import ApiError, ConnectionFailed, NotFound
+
+        try:
+            self._patch({"status": diff})
+        except NotFound:
+            self.log.warning(
+                "the Trigger %s/%s is gone; no more status writes", self.namespace, self.name
+            )
+            self.enabled = False
+            return False
+        except (ApiError, ConnectionFailed, OSError) as exc:
+            self.log.warning("status write failed (will retry): %s", exc)
+            return False
+        self._written.update(diff)
+        return True
+
+    def run(self, stop: threading.Event, after: Callable[[], Any] | None = None) -> None:
+        """Flush every ``interval`` seconds, or at once after a condition change, until stopped.
+
+        ``after`` runs after each flush (the Event recorder's batch).
+        """
+        while not stop.is_set():
+            self._kick.wait(self.interval)
+            self._kick.clear()
+            if stop.is_set():
+                break
+            wait = self.interval - (time.monotonic() - self._last_flush)
+            if wait > 0 and not self._urgent():
+                stop.wait(wait)
+            self.flush()
+            if after is not None:
+                after()
+
+    def _urgent(self) -> bool:
+        with self._lock:
+            return [self._conditions.get(t) for t in CONDITION_TYPES] != list(
+                self._written_conditions()
+            )
+
+    def _written_conditions(self) -> list[Any]:
+        written = {c["type"]: c for c in self._written.get("conditions") or []}
+        return [written.get(t) for t in CONDITION_TYPES]
+
+    def _patch(self, body: dict[str, Any]) -> None:
+        assert self.client is not None
+        if self._info is None:
+            self._info = self.client.resource(API_VERSION, "Trigger")
+        self.client.patch(
+            self._info,
+            self.name,
+            body,
+            namespace=self.namespace,
+            patch_type="merge",
+            subresource="status",
+        )
+
+
+def _same_checkpoint(old: Any, new: Any) -> bool:
+    """Equal but for the time: not worth a write on its own."""
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return False
+    return {k: v for k, v in old.items() if k != "time"} == {
+        k: v for k, v in new.items() if k != "time"
+    }
