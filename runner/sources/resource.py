@@ -33,7 +33,7 @@ from typing import Any
 from runner.backoff import Backoff
 from runner.checkpoint import ALL_NAMESPACES, FP_MASK, KnownKey, decode_keys
 from runner.event import Event
-from runner.kube.errors import ApiError, ConnectionFailed, Gone
+from runner.kube.errors import ApiError, Gone, error_from_status
 from runner.metrics import (
     LISTED_OBJECTS,
     RELISTS,
@@ -50,10 +50,6 @@ WATCH_TIMEOUT = 300
 RELIST_RECHECK = 10
 #: A watch that ended within this many seconds without an event counts as a failure (backoff).
 MIN_HEALTHY_WATCH = 1.0
-
-
-class WatchError(Exception):
-    """The API server sent an ERROR event in the watch stream."""
 
 
 @dataclass
@@ -153,7 +149,7 @@ class ResourceWatcher:
                 log.info("watch expired (410 Gone); relisting", extra={"stream": stream.name})
                 stream.relist_requested = True
                 stream.watching = False
-            except (ApiError, ConnectionFailed, WatchError, OSError) as exc:
+            except (ApiError, OSError) as exc:
                 stream.watching = False
                 self.ctx.metrics.inc(WATCH_ERRORS)
                 delay = backoff.next()
@@ -231,10 +227,8 @@ class ResourceWatcher:
         kind = raw.get("type")
         obj = raw.get("object") or {}
         meta = obj.get("metadata") or {}
-        if kind == "ERROR":
-            if obj.get("code") == 410:
-                raise Gone(str(obj.get("message") or "resource version too old"))
-            raise WatchError(str(obj.get("message") or obj))
+        if kind == "ERROR":  # a Status object; 410 becomes Gone, so the loop relists
+            raise error_from_status(obj)
         rv = str(meta.get("resourceVersion") or "")
         if kind == "BOOKMARK":
             if rv:

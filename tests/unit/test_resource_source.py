@@ -346,7 +346,7 @@ def test_loop_rewatches_from_last_version_and_relists_on_gone(monkeypatch: Any) 
     client.lists += [[page(10, cm("a", 1))], [page(40, cm("a", 35), cm("b", 2))]]
     client.watches += [
         [watch_event("MODIFIED", cm("a", 11)), ConnectionFailed("reset by peer")],
-        [bookmark(30), Gone("too old")],
+        [bookmark(30), Gone(410, "Expired", "too old")],
     ]
     h = make(client=client)
     h.source._run_stream(h.stream, stop)
