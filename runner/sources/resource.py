@@ -195,6 +195,8 @@ class ResourceWatcher:
         """List ``stream`` page by page and fire what the index says changed; returns the rv."""
         first = not stream.listed
         drops_before = self.ctx.progress.drops
+        started = time.monotonic()
+        count = 0
         if not first:
             self.ctx.metrics.inc(RELISTS)
         seen: set[str] = set()
@@ -208,12 +210,25 @@ class ResourceWatcher:
         ):
             list_rv = str((page.get("metadata") or {}).get("resourceVersion") or list_rv)
             items = page.get("items") or ()
+            count += len(items)
             self.ctx.metrics.inc(LISTED_OBJECTS, len(items))
             for obj in items:
                 self._listed_object(stream, obj, seen, first)
         gone = self._deleted_while_down(stream, seen) if first else stream.index.sweep(seen)
         for key in gone:
             self._fire(stream, "delete", key, self._stub(key), list_rv)
+        self.ctx.log.info(
+            "%s %d objects in %.2fs",
+            "listed" if first else "relisted",
+            count,
+            time.monotonic() - started,
+            extra={
+                "stream": stream.name,
+                "objects": count,
+                "list_seconds": round(time.monotonic() - started, 3),
+                "resource_version": list_rv,
+            },
+        )
         stream.resume_rv = list_rv
         stream.listed = True
         stream.relist_requested = False
