@@ -124,6 +124,7 @@ class Engine:
         self.metrics.gauge(INDEXED_OBJECTS, self._indexed)
         self._keys_cache: tuple[Any, str | None] = (None, None)
         self._threads: list[threading.Thread] = []
+        self._announced = False
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -239,6 +240,15 @@ class Engine:
         self.status.set_condition("Watching", ok, reason, message)
         if ok:
             self.status.set_condition("Ready", True, "Running", message)
+            if not self._announced:
+                self._announced = True
+                age = process_age()
+                self.log.info(
+                    "%s (%.2fs after process start)",
+                    message,
+                    age or 0.0,
+                    extra={"startup_seconds": round(age, 3) if age is not None else None},
+                )
 
     def _run_source(self) -> None:
         try:
@@ -259,3 +269,17 @@ class Engine:
         thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
+
+
+def process_age() -> float | None:
+    """Seconds since this process started (Linux /proc; None elsewhere)."""
+    import os
+
+    try:
+        with open("/proc/self/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        return uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
