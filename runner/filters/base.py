@@ -1,0 +1,50 @@
+"""The contract every filter operator fulfils, and the error a filter raises while evaluating.
+
+A filter is compiled once from the spec into a ``Predicate``: a plain function
+of the event's object returning True or False. Operator modules provide
+compilers from ``(path, operand, field)`` to a predicate; checking the operand
+happens at compile time (raising ``SpecError``), so evaluation only looks at
+the object. A predicate raises ``FilterError`` when the object holds something
+it cannot judge (a value that is not a number for ``greaterThan``); the engine
+counts that as a non-match, never a pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from runner.spec.jsonpath import JsonPath, render_value
+
+#: a compiled filter: the event's object -> does it hold?
+Predicate = Callable[[Mapping[str, Any]], bool]
+#: compiles ``{path, <operator>: operand}``: (compiled path, raw operand, operand's field path)
+PathOperator = Callable[[JsonPath, Any, str], Predicate]
+#: compiles a group (``all``/``any``/``not``): (raw operand, field path, compiler for one filter)
+GroupOperator = Callable[[Any, str, Callable[[Any, str], Predicate]], Predicate]
+
+
+class FilterError(Exception):
+    """A filter could not judge an object; the event is a non-match and the error is counted."""
+
+
+def as_text(value: Any) -> str:
+    """A selected value as filters compare it: kubectl's rendering (strings as-is)."""
+    return value if type(value) is str else render_value(value)
+
+
+def type_name(value: Any) -> str:
+    """A YAML-ish name for the type of ``value``, for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__

@@ -1,0 +1,104 @@
+"""Text comparisons: ``equals``, ``notEquals``, ``in``, ``matches``.
+
+Values are compared as kubectl prints them (strings as-is, ``true``/``false``,
+numbers), so ``equals: "3"`` and ``equals: 3`` both match a replica count of 3.
+A path that selects several values holds if any value holds (``notEquals``: if
+none is equal); a path that selects nothing never holds, for every operator.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from runner.filters.base import PathOperator, Predicate, as_text, type_name
+from runner.spec.errors import SpecError
+from runner.spec.jsonpath import JsonPath, render_value
+
+
+def _scalar(operand: Any, field: str) -> str:
+    """The operand as text; only strings, numbers and booleans can be compared."""
+    if isinstance(operand, (str, bool, int, float)):
+        return render_value(operand)
+    if operand is None:
+        raise SpecError(
+            field, "needs a value, got null", "to test that a field is unset, use exists: false"
+        )
+    raise SpecError(field, f"must be a string, number or boolean, got {type_name(operand)}")
+
+
+def equals(path: JsonPath, operand: Any, field: str) -> Predicate:
+    """``{path, equals: x}``: some selected value equals ``x``."""
+    expected = _scalar(operand, field)
+    values = path.values
+
+    def pred(obj: Mapping[str, Any]) -> bool:
+        for value in values(obj):
+            if (value if type(value) is str else as_text(value)) == expected:
+                return True
+        return False
+
+    return pred
+
+
+def not_equals(path: JsonPath, operand: Any, field: str) -> Predicate:
+    """``{path, notEquals: x}``: the path selects something and no value equals ``x``."""
+    expected = _scalar(operand, field)
+    values = path.values
+
+    def pred(obj: Mapping[str, Any]) -> bool:
+        found = values(obj)
+        if not found:
+            return False
+        return all(as_text(value) != expected for value in found)
+
+    return pred
+
+
+def one_of(path: JsonPath, operand: Any, field: str) -> Predicate:
+    """``{path, in: [a, b]}``: some selected value is in the list."""
+    if not isinstance(operand, list) or not operand:
+        raise SpecError(
+            field,
+            "must be a non-empty list"
+            if isinstance(operand, list)
+            else f"must be a list, got {type_name(operand)}",
+            'e.g. in: ["a", "b"]',
+        )
+    allowed = frozenset(_scalar(item, f"{field}[{i}]") for i, item in enumerate(operand))
+    values = path.values
+
+    def pred(obj: Mapping[str, Any]) -> bool:
+        return any(as_text(value) in allowed for value in values(obj))
+
+    return pred
+
+
+def matches(path: JsonPath, operand: Any, field: str) -> Predicate:
+    """``{path, matches: regex}``: ``re.search`` finds the pattern in some selected value."""
+    if not isinstance(operand, str):
+        raise SpecError(field, f"must be a regular expression string, got {type_name(operand)}")
+    try:
+        search = re.compile(operand).search
+    except re.error as exc:
+        where = f" at position {exc.pos}" if exc.pos is not None else ""
+        raise SpecError(
+            field,
+            f"bad regular expression {operand!r}: {exc.msg}{where}",
+            "use Python re syntax; quote backslashes in YAML with single quotes",
+        ) from None
+    values = path.values
+
+    def pred(obj: Mapping[str, Any]) -> bool:
+        return any(search(as_text(value)) is not None for value in values(obj))
+
+    return pred
+
+
+OPERATORS: dict[str, PathOperator] = {
+    "equals": equals,
+    "notEquals": not_equals,
+    "in": one_of,
+    "matches": matches,
+}

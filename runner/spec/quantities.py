@@ -1,0 +1,61 @@
+"""Kubernetes quantities (``500Mi``, ``2``, ``100m``, ``1.5Gi``, ``1e3``) as exact Decimals.
+
+Order filters (``greaterThan``) compare resource requests and similar values the
+way Kubernetes reads them, and the runner's ``resources`` are checked before a
+Deployment is rendered; Decimal keeps ``100m`` and ``0.1`` exactly equal.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from runner.spec.errors import SpecError
+
+#: suffix -> multiplier (binary SI, decimal SI); decimal exponents (e3, E-2) are handled apart
+SUFFIXES: dict[str, Decimal] = {
+    "Ki": Decimal(2**10),
+    "Mi": Decimal(2**20),
+    "Gi": Decimal(2**30),
+    "Ti": Decimal(2**40),
+    "Pi": Decimal(2**50),
+    "Ei": Decimal(2**60),
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+    "": Decimal(1),
+    "k": Decimal(10**3),
+    "M": Decimal(10**6),
+    "G": Decimal(10**9),
+    "T": Decimal(10**12),
+    "P": Decimal(10**15),
+    "E": Decimal(10**18),
+}
+
+_QUANTITY = re.compile(
+    r"([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?)"
+)
+_FIX = "write a number with an optional suffix, e.g. 2, 100m, 500Mi, 1.5Gi, 1e3"
+
+
+def parse_quantity(text: str | int | float, field: str = "") -> Decimal:
+    """``text`` as a Decimal; numbers are accepted as they are. Raises SpecError at ``field``."""
+    if isinstance(text, bool):
+        raise SpecError(field, "a quantity must be a number or a string, got a boolean", _FIX)
+    if isinstance(text, int):
+        return Decimal(text)
+    if isinstance(text, float):
+        return Decimal(repr(text))
+    if not isinstance(text, str):
+        raise SpecError(field, f"a quantity must be a string, got {type(text).__name__}", _FIX)
+    m = _QUANTITY.fullmatch(text.strip())
+    if m is None:
+        raise SpecError(field, f"invalid quantity {text!r}", _FIX)
+    number, exponent, suffix = m.groups()
+    try:
+        value = Decimal(number)
+        if exponent:
+            return value.scaleb(int(exponent[1:]))
+        return value * SUFFIXES[suffix or ""]
+    except (InvalidOperation, ValueError, OverflowError):
+        raise SpecError(field, f"invalid quantity {text!r}", _FIX) from None
