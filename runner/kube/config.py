@@ -1,0 +1,347 @@
+"""Where the client's server address and credentials come from: kubeconfig or in-cluster.
+
+Everything is resolved here into one frozen ``ClientConfig`` so the client never
+reads files or environment variables itself. The runner uses the in-cluster
+path and must stay small, so PyYAML is imported only inside ``load_kubeconfig``.
+Credentials that change over time (a rotated token file, an exec plugin's
+short-lived token) are described here and fetched by ``runner.kube.auth``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "ClientConfig",
+    "ConfigError",
+    "ExecPlugin",
+    "in_cluster_config",
+    "load_config",
+    "load_kubeconfig",
+]
+
+DEFAULT_SERVICEACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+DEFAULT_NAMESPACE = "default"
+
+
+class ConfigError(Exception):
+    """No usable cluster configuration: the message says which file, context or field."""
+
+
+@dataclass(frozen=True)
+class ExecPlugin:
+    """A kubeconfig ``user.exec`` credential plugin, run on demand by ``runner.kube.auth``."""
+
+    command: str
+    args: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    api_version: str = "client.authentication.k8s.io/v1"
+    install_hint: str | None = None
+    provide_cluster_info: bool = False
+    interactive_mode: str = "IfAvailable"
+
+
+@dataclass(frozen=True, repr=False)
+class ClientConfig:
+    """How to reach and authenticate to one API server.
+
+    ``*_data`` fields hold PEM text (the client writes key material to private
+    files because ``ssl`` only loads certificates from files). When several
+    credentials are set, the exec plugin wins over ``token_file``, which wins
+    over ``token`` (the file is re-read, so it is the fresher one).
+    """
+
+    server: str
+    ca_file: str | None = None
+    ca_data: str | None = None
+    client_cert_file: str | None = None
+    client_key_file: str | None = None
+    client_cert_data: str | None = None
+    client_key_data: str | None = None
+    token: str | None = None
+    token_file: str | None = None
+    exec_plugin: ExecPlugin | None = None
+    insecure_skip_tls_verify: bool = False
+    tls_server_name: str | None = None
+    namespace: str = DEFAULT_NAMESPACE
+    context: str | None = None
+    #: where this came from ("in-cluster" or the kubeconfig file list), for messages
+    source: str = ""
+
+    @property
+    def auth_kind(self) -> str:
+        """A secret-free name for the credential in use, for logs and messages."""
+        if self.exec_plugin is not None:
+            return "exec"
+        if self.token_file:
+            return "token-file"
+        if self.token:
+            return "token"
+        if self.client_cert_file or self.client_cert_data:
+            return "client-certificate"
+        return "anonymous"
+
+    def __repr__(self) -> str:
+        ca = "file" if self.ca_file else "data" if self.ca_data else "system"
+        return (
+            f"ClientConfig(server={self.server!r}, context={self.context!r}, "
+            f"namespace={self.namespace!r}, auth={self.auth_kind!r}, ca={ca!r}, "
+            f"insecure_skip_tls_verify={self.insecure_skip_tls_verify}, source={self.source!r})"
+        )
+
+
+# --- in-cluster ------------------------------------------------------------------------
+
+
+def in_cluster_config() -> ClientConfig:
+    """The pod's own ServiceAccount: server from env, credentials from the mounted dir.
+
+    The token file is only checked here, not read: the client re-reads it
+    periodically because the kubelet rotates it.
+    """
+    host = os.environ.get("KUBERNETES_SERVICE_HOST", "")
+    port = os.environ.get("KUBERNETES_SERVICE_PORT", "")
+    if not host or not port:
+        raise ConfigError(
+            "not running in a cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT "
+            "must both be set"
+        )
+    sa_dir = Path(os.environ.get("KT_SERVICEACCOUNT_DIR") or DEFAULT_SERVICEACCOUNT_DIR)
+    token_file = sa_dir / "token"
+    if not token_file.is_file():
+        raise ConfigError(f"in-cluster: no ServiceAccount token at {token_file}")
+    ca_file = sa_dir / "ca.crt"
+    try:
+        namespace = (sa_dir / "namespace").read_text().strip() or DEFAULT_NAMESPACE
+    except OSError:
+        namespace = DEFAULT_NAMESPACE
+    server_host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return ClientConfig(
+        server=f"https://{server_host}:{port}",
+        ca_file=str(ca_file) if ca_file.is_file() else None,
+        token_file=str(token_file),
+        namespace=namespace,
+        context=None,
+        source="in-cluster",
+    )
+
+
+def load_config(kubeconfig: str | None = None, context: str | None = None) -> ClientConfig:
+    """In-cluster when running in a pod and nothing else was asked for, else kubeconfig."""
+    in_pod = bool(os.environ.get("KUBERNETES_SERVICE_HOST"))
+    if in_pod and kubeconfig is None and context is None and not os.environ.get("KUBECONFIG"):
+        return in_cluster_config()
+    return load_kubeconfig(kubeconfig, context)
+
+
+# --- kubeconfig ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One named cluster/user/context, with the directory of the file that defined it."""
+
+    body: Mapping[str, Any]
+    base_dir: Path
+
+
+@dataclass
+class _Merged:
+    """Several kubeconfig files merged the way kubectl does: the first definition wins."""
+
+    files: list[str]
+    current_context: str = ""
+    sections: dict[str, dict[str, _Entry]] = field(
+        default_factory=lambda: {"clusters": {}, "users": {}, "contexts": {}}
+    )
+
+
+#: kubeconfig list key -> the key holding each entry's body
+_SECTION_BODY = {"clusters": "cluster", "users": "user", "contexts": "context"}
+
+
+def _kubeconfig_paths(path: str | None) -> tuple[list[Path], bool]:
+    """The files to read, and whether each must exist (an explicit path must)."""
+    if path is not None:
+        return [Path(path).expanduser()], True
+    env = os.environ.get("KUBECONFIG", "")
+    if env:
+        seen: list[Path] = []
+        for part in env.split(os.pathsep):
+            if part and Path(part).expanduser() not in seen:
+                seen.append(Path(part).expanduser())
+        if seen:
+            return seen, False
+    return [Path("~/.kube/config").expanduser()], True
+
+
+def _read_merged(path: str | None) -> _Merged:
+    import yaml  # lazily: the runner in a pod never gets here
+
+    paths, must_exist = _kubeconfig_paths(path)
+    merged = _Merged(files=[str(p) for p in paths])
+    found = False
+    for file in paths:
+        try:
+            text = file.read_text()
+        except FileNotFoundError:
+            if must_exist:
+                raise ConfigError(f"kubeconfig {file} does not exist") from None
+            continue
+        except OSError as e:
+            raise ConfigError(f"cannot read kubeconfig {file}: {e.strerror}") from None
+        found = True
+        try:
+            doc = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            raise ConfigError(f"kubeconfig {file} is not valid YAML: {e}") from None
+        if doc is None:
+            continue
+        if not isinstance(doc, Mapping):
+            raise ConfigError(f"kubeconfig {file} is not a mapping")
+        _merge_file(merged, doc, file)
+    if not found:
+        raise ConfigError(f"none of the kubeconfig files exist: {', '.join(merged.files)}")
+    return merged
+
+
+def _merge_file(merged: _Merged, doc: Mapping[str, Any], file: Path) -> None:
+    if not merged.current_context and doc.get("current-context"):
+        merged.current_context = str(doc["current-context"])
+    base_dir = file.resolve().parent
+    for section, body_key in _SECTION_BODY.items():
+        items = doc.get(section) or []
+        if not isinstance(items, list):
+            raise ConfigError(f"kubeconfig {file}: {section} must be a list")
+        for i, item in enumerate(items):
+            if not isinstance(item, Mapping) or not item.get("name"):
+                raise ConfigError(f"kubeconfig {file}: {section}[{i}] has no name")
+            body = item.get(body_key) or {}
+            if not isinstance(body, Mapping):
+                raise ConfigError(f"kubeconfig {file}: {section}[{i}].{body_key} must be a mapping")
+            merged.sections[section].setdefault(str(item["name"]), _Entry(body, base_dir))
+
+
+def _resolve(base_dir: Path, value: Any) -> str | None:
+    """A path from a kubeconfig, made absolute against the file that mentioned it."""
+    if not value:
+        return None
+    p = Path(str(value)).expanduser()
+    return str(p if p.is_absolute() else base_dir / p)
+
+
+def _pem(value: Any, where: str) -> str | None:
+    """A ``*-data`` field: base64 of PEM text."""
+    if not value:
+        return None
+    try:
+        return base64.b64decode(str(value), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise ConfigError(f"{where} is not valid base64-encoded PEM") from None
+
+
+def _exec_plugin(spec: Mapping[str, Any], base_dir: Path, where: str) -> ExecPlugin:
+    command = str(spec.get("command") or "")
+    if not command:
+        raise ConfigError(f"{where}.exec.command is required")
+    # kubectl resolves the command against the file only when it is a path, not a PATH name
+    if os.sep in command and not os.path.isabs(command):
+        command = str(base_dir / command)
+    env: list[tuple[str, str]] = []
+    for i, item in enumerate(spec.get("env") or []):
+        if not isinstance(item, Mapping) or "name" not in item:
+            raise ConfigError(f"{where}.exec.env[{i}] needs a name and a value")
+        env.append((str(item["name"]), str(item.get("value", ""))))
+    return ExecPlugin(
+        command=command,
+        args=tuple(str(a) for a in spec.get("args") or []),
+        env=tuple(env),
+        api_version=str(spec.get("apiVersion") or "client.authentication.k8s.io/v1"),
+        install_hint=str(spec["installHint"]) if spec.get("installHint") else None,
+        provide_cluster_info=bool(spec.get("provideClusterInfo", False)),
+        interactive_mode=str(spec.get("interactiveMode") or "IfAvailable"),
+    )
+
+
+def load_kubeconfig(path: str | None = None, context: str | None = None) -> ClientConfig:
+    """Read kubeconfig the way kubectl does and pick one context.
+
+    ``path`` is one file (like ``--kubeconfig``); without it, ``$KUBECONFIG``
+    (a path list, merged with the first definition of each name winning) or
+    ``~/.kube/config``. ``context`` overrides the file's current-context.
+    """
+    merged = _read_merged(path)
+    files = ", ".join(merged.files)
+    contexts = merged.sections["contexts"]
+    available = ", ".join(sorted(contexts)) or "(none)"
+    name = context or merged.current_context
+    if not name:
+        raise ConfigError(
+            f"no current-context in kubeconfig {files}; choose one with --context "
+            f"(available contexts: {available})"
+        )
+    ctx_entry = contexts.get(name)
+    if ctx_entry is None:
+        raise ConfigError(
+            f'context "{name}" not found in kubeconfig {files}; available contexts: {available}'
+        )
+    ctx = ctx_entry.body
+
+    cluster_name = str(ctx.get("cluster") or "")
+    cluster_entry = merged.sections["clusters"].get(cluster_name)
+    if cluster_entry is None:
+        raise ConfigError(
+            f'context "{name}" refers to cluster "{cluster_name}", which is not defined'
+        )
+    cluster = cluster_entry.body
+    where_cluster = f'cluster "{cluster_name}"'
+    server = str(cluster.get("server") or "")
+    if not server:
+        raise ConfigError(f"{where_cluster} has no server")
+
+    user_name = str(ctx.get("user") or "")
+    user_entry = merged.sections["users"].get(user_name) if user_name else None
+    if user_name and user_entry is None:
+        raise ConfigError(f'context "{name}" refers to user "{user_name}", which is not defined')
+    user: Mapping[str, Any] = user_entry.body if user_entry else {}
+    user_dir = user_entry.base_dir if user_entry else cluster_entry.base_dir
+    where_user = f'user "{user_name}"'
+    if user.get("auth-provider") and not (user.get("exec") or user.get("token")):
+        raise ConfigError(
+            f"{where_user} uses an auth-provider plugin, which is not supported; "
+            "use an exec credential plugin instead"
+        )
+    exec_spec = user.get("exec")
+    if exec_spec is not None and not isinstance(exec_spec, Mapping):
+        raise ConfigError(f"{where_user}.exec must be a mapping")
+
+    ca_data = _pem(
+        cluster.get("certificate-authority-data"), f"{where_cluster} certificate-authority-data"
+    )
+    ca_file = _resolve(cluster_entry.base_dir, cluster.get("certificate-authority"))
+    cert_data = _pem(user.get("client-certificate-data"), f"{where_user} client-certificate-data")
+    key_data = _pem(user.get("client-key-data"), f"{where_user} client-key-data")
+    return ClientConfig(
+        server=server.rstrip("/"),
+        # data overrides the file, as in kubectl
+        ca_data=ca_data,
+        ca_file=None if ca_data else ca_file,
+        client_cert_data=cert_data,
+        client_cert_file=None if cert_data else _resolve(user_dir, user.get("client-certificate")),
+        client_key_data=key_data,
+        client_key_file=None if key_data else _resolve(user_dir, user.get("client-key")),
+        token=str(user["token"]) if user.get("token") else None,
+        token_file=_resolve(user_dir, user.get("tokenFile")),
+        exec_plugin=_exec_plugin(exec_spec, user_dir, where_user) if exec_spec else None,
+        insecure_skip_tls_verify=bool(cluster.get("insecure-skip-tls-verify", False)),
+        tls_server_name=str(cluster["tls-server-name"]) if cluster.get("tls-server-name") else None,
+        namespace=str(ctx.get("namespace") or DEFAULT_NAMESPACE),
+        context=name,
+        source=files,
+    )
