@@ -180,13 +180,18 @@ class ResourceWatcher:
         if self.ready():
             self.ctx.report(True, "Watching", self._watching_message())
         got_any = False
-        for raw in events:
-            got_any = True
-            self.handle(stream, raw)
-            if stop.is_set():
-                break
-            if stream.relist_requested and self.ctx.has_room():
-                break
+        try:
+            for raw in events:
+                got_any = True
+                self.handle(stream, raw)
+                if stop.is_set():
+                    break
+                if stream.relist_requested and self.ctx.has_room():
+                    break
+        finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()  # release the connection when we leave early
         return got_any or time.monotonic() - started >= MIN_HEALTHY_WATCH
 
     # -- the finite steps -------------------------------------------------------------------
