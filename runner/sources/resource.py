@@ -63,6 +63,7 @@ class Stream:
     listed: bool = False
     watching: bool = False
     relist_requested: bool = False
+    current: Any = None  # the open watch stream, so a forced relist can close it
     #: what the restored checkpoint knows: (resourceVersion, checkpoint time, keys or None)
     restored_rv: int | None = None
 
@@ -117,9 +118,12 @@ class ResourceWatcher:
         return all(s.listed and s.watching for s in self.streams)
 
     def request_relist(self) -> None:
-        """Relist every stream at its next chance (after the current watch event)."""
+        """Relist every stream now: the open watches are closed (safe from any thread)."""
         for stream in self.streams:
             stream.relist_requested = True
+            current = stream.current
+            if current is not None and hasattr(current, "close"):
+                current.close()
 
     def checkpoint(self) -> dict[str, Any] | None:
         """Last-seen resourceVersions; the engine folds in progress and the key list."""
@@ -176,6 +180,7 @@ class ResourceWatcher:
             timeout_seconds=timeout,
             allow_bookmarks=True,
         )
+        stream.current = events
         stream.watching = True
         if self.ready():
             self.ctx.report(True, "Watching", self._watching_message())
@@ -189,6 +194,7 @@ class ResourceWatcher:
                 if stream.relist_requested and self.ctx.has_room():
                     break
         finally:
+            stream.current = None
             close = getattr(events, "close", None)
             if close is not None:
                 close()  # release the connection when we leave early
