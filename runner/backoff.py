@@ -28,8 +28,8 @@ def full_jitter(
         maximum: the largest cap, in seconds.
         rand: a source of floats in ``[0, 1)`` (injected by tests).
     """
-    cap = min(maximum, initial * 2 ** min(max(attempt, 0), _MAX_EXPONENT))
-    return cap * rand()
+    cap = min(maximum, initial * float(2 ** min(max(attempt, 0), _MAX_EXPONENT)))
+    return float(cap * rand())
 
 
 def retry_delay(

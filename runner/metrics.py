@@ -210,7 +210,7 @@ def serve(
     host, port = parse_address(address)
     server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
-    bound_host, bound_port = server.server_address[:2]
+    bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
     log.info(
         "serving /metrics, /healthz and /readyz on %s:%s",
         bound_host,

@@ -15,7 +15,7 @@ from typing import Any
 def _registry() -> dict[type, Any]:
     from runner.sources.cron import CronTicker
     from runner.sources.resource import ResourceWatcher
-    from runner.spec.parse import CronSource, ResourceSource
+    from runner.spec.model import CronSource, ResourceSource
 
     return {
         ResourceSource: ResourceWatcher,

@@ -50,7 +50,7 @@ def fingerprint(obj: Mapping[str, Any], paths: Sequence[ValuePath]) -> Fingerpri
     """An 8-byte hash of the JSON of the values at ``paths``; None when no paths are set."""
     if not paths:
         return None
-    values = []
+    values: list[list[Any] | None] = []
     for path in paths:
         try:
             values.append(path.values(obj))
