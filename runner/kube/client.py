@@ -126,6 +126,9 @@ class KubeClient:
                     "retries": False,
                 }
                 if self._scheme == "https":
+                    if self.config.insecure_skip_tls_verify:
+                        # asked for explicitly; urllib3 would warn on every request
+                        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
                     self._pool = urllib3.HTTPSConnectionPool(
                         self._host,
                         self._port,
