@@ -45,6 +45,16 @@ def wait_for(check: Callable[[], T | None], timeout: float, what: str) -> T:
         time.sleep(0.1)
 
 
+def runner_env() -> dict[str, str]:
+    """The runner's environment: JSON logs, a free metrics port, this checkout importable."""
+    return {
+        **os.environ,
+        "RUNNER_METRICS_ADDRESS": "127.0.0.1:0",
+        "LOG_FORMAT": "json",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
+
+
 @pytest.fixture(scope="module")
 def crd(cluster: Cluster) -> Cluster:
     """The Trigger CRD (from manifests/crd.yaml), established."""
@@ -68,12 +78,7 @@ class Runner:
     def start(self) -> Runner:
         self.runs += 1
         self.log_path = self.log_dir / f"runner-{self.runs}.log"
-        env = {
-            **os.environ,
-            "RUNNER_METRICS_ADDRESS": "127.0.0.1:0",
-            "LOG_FORMAT": "json",
-            "PYTHONPATH": str(REPO),
-        }
+        env = runner_env()
         with open(self.log_path, "wb") as out:
             self.proc = subprocess.Popen(
                 [
@@ -360,7 +365,7 @@ def test_invalid_spec_exits_2_and_sets_ready_false(
         text=True,
         timeout=60,
         cwd=REPO,
-        env={**os.environ, "LOG_FORMAT": "json", "RUNNER_METRICS_ADDRESS": "127.0.0.1:0"},
+        env=runner_env(),
     )
     assert proc.returncode == 2, proc.stderr
     assert "spec.filters[0]" in proc.stderr
