@@ -1,4 +1,8 @@
-"""KubeClient against the real local control plane: discovery, CRUD, lists, watches, auth."""
+"""KubeClient against the real local control plane: discovery, CRUD, lists, watches, auth.
+
+Named *_e2e so its module name differs from tests/unit/test_kube_client.py (the test
+directories are not packages, so pytest would refuse two modules of the same basename).
+"""
 
 from __future__ import annotations
 
