@@ -39,6 +39,8 @@ PATH_OPERATORS: dict[str, PathOperator] = {
 #: ``{<group>: ...}`` operators
 GROUP_OPERATORS: dict[str, GroupOperator] = dict(logic.OPERATORS)
 
+#: the keys a path filter item may have
+_ITEM_KEYS = frozenset({"path", *PATH_OPERATORS})
 _EXAMPLE = 'e.g. {path: "{.status.phase}", equals: Running}'
 
 
@@ -66,30 +68,46 @@ def compile_filter(raw: Any, field: str) -> Predicate:
             )
         key = groups[0]
         return GROUP_OPERATORS[key](raw[key], f"{field}.{key}", compile_filter)
-    valid = ["path", *PATH_OPERATORS]
-    for key in raw:
-        if key not in valid:
-            raise _unknown_operator(str(key), field)
+    unknown = [_unknown_operator(str(key), field) for key in raw if key not in _ITEM_KEYS]
+    errors = list(unknown)
     operators = [key for key in raw if key in PATH_OPERATORS]
+    path = None
     if "path" not in raw:
-        raise SpecError(
-            f"{field}.path",
-            "is required",
-            f"a filter is {{path, <operator>}} or a group (all, any, not); {_EXAMPLE}",
+        errors.append(
+            SpecError(
+                f"{field}.path",
+                "is required",
+                f"a filter is {{path, <operator>}} or a group (all, any, not); {_EXAMPLE}",
+            )
         )
-    if not operators:
-        raise SpecError(
-            field, "needs one operator", f"add one of {', '.join(PATH_OPERATORS)}; {_EXAMPLE}"
+    else:
+        try:
+            path = compile_path(raw["path"], f"{field}.path")
+        except SpecError as exc:
+            errors.append(exc)
+    if not operators and not unknown:  # an unknown key is most likely a misspelt operator
+        errors.append(
+            SpecError(
+                field, "needs one operator", f"add one of {', '.join(PATH_OPERATORS)}; {_EXAMPLE}"
+            )
         )
     if len(operators) > 1:
-        raise SpecError(
-            field,
-            f"has several operators ({', '.join(operators)})",
-            "use one operator per filter, and several filters (all must hold)",
+        errors.append(
+            SpecError(
+                field,
+                f"has several operators ({', '.join(operators)})",
+                "use one operator per filter, and several filters (all must hold)",
+            )
         )
-    path = compile_path(raw["path"], f"{field}.path")
-    op = operators[0]
-    return PATH_OPERATORS[op](path, raw[op], f"{field}.{op}")
+    if path is not None and len(operators) == 1:
+        op = operators[0]
+        try:
+            predicate = PATH_OPERATORS[op](path, raw[op], f"{field}.{op}")
+        except SpecError as exc:
+            errors.append(exc)
+    if errors:
+        raise errors[0] if len(errors) == 1 else SpecErrors(errors)
+    return predicate
 
 
 def _unknown_operator(key: str, field: str) -> SpecError:

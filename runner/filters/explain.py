@@ -38,15 +38,16 @@ def explain(config: Any, event: Any, old: Mapping[str, Any] | None) -> tuple[boo
     for i, raw in enumerate(getattr(config, "filter_specs", ()) or ()):
         field = f"spec.filters[{i}]"
         predicate = compile_filter(raw, field)
+        problem = ""
         try:
             ok = predicate(obj) is True
-            verdict = "pass" if ok else "fail"
         except Exception as exc:  # a filter that errors is a non-match
             ok = False
-            kind = "error" if isinstance(exc, FilterError) else f"error ({type(exc).__name__})"
-            verdict = f"{kind}: {exc};"
+            problem = str(exc) if isinstance(exc, FilterError) else f"{type(exc).__name__}: {exc}"
+        verdict = "error" if problem else ("pass " if ok else "fail ")
         matched = matched and ok
-        lines.append(f"{verdict}  {field}: {_describe(raw, obj)}")
+        line = f"{verdict} {field}: {_describe(raw, obj)}"
+        lines.append(f"{line}: {problem}" if problem else line)
     return matched, lines
 
 

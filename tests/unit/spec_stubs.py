@@ -32,7 +32,9 @@ def _kind(key: str, required: tuple[str, ...] = ()) -> ActionKind:
     def permissions(config: StubConfig, ctx: ParseContext) -> list[Permission]:
         if key == "rolloutRestart":
             ns = ctx.trigger_namespace
-            return [Permission("apps/v1", config.raw["kind"], frozenset({"get", "list", "patch"}), ns)]
+            return [
+                Permission("apps/v1", config.raw["kind"], frozenset({"get", "list", "patch"}), ns)
+            ]
         if key == "patch":
             return [
                 Permission(
