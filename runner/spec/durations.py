@@ -45,7 +45,7 @@ def parse_duration(text: str, field: str = "") -> float:
         if m is None:
             rest = body[pos:]
             number = re.match(r"[\d.]+", rest)
-            unit = re.match(r"[^\d.]*", rest[number.end() :] if number else "")
+            unit = re.match(r"[A-Za-zµ]*", rest[number.end() :] if number else "")
             if number and number.end() == len(rest):
                 message = f"duration {text!r} has a number without a unit"
             elif number and unit and unit.group():

@@ -331,6 +331,9 @@ def _source(raw: Any, namespace: str, errors: _Errors) -> Source | None:
             "add source: {resource: {apiVersion: v1, kind: ConfigMap}} or source: {cron: {...}}",
         )
         return None
+    if not isinstance(raw, Mapping):
+        errors.add("spec.source", f"must be a mapping, got {_type_name(raw)}")
+        return None
     src = _mapping(raw, "spec.source", errors)
     _known(src, "spec.source", _SOURCES, errors)
     present = [key for key in _SOURCES if key in src]

@@ -58,3 +58,8 @@ STUB_ACTIONS: dict[str, ActionKind] = {
     "rolloutRestart": _kind("rolloutRestart", ("kind",)),
     "patch": _kind("patch"),
 }
+
+
+def stub_kind(key: str) -> ActionKind:
+    """A stub for any action key (accepts every mapping)."""
+    return _kind(key)
