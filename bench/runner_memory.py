@@ -37,9 +37,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from runner.kube.client import KubeClient  # noqa: E402
-
 from bench.results import merge_results  # noqa: E402
+from runner.kube.client import KubeClient  # noqa: E402
 
 API_VERSION = "triggers.kubectl-trigger.dev/v1alpha1"
 MIB = 1024 * 1024
@@ -148,7 +147,7 @@ def run_runner(
         **os.environ,
         "RUNNER_METRICS_ADDRESS": f"127.0.0.1:{port}",
         "LOG_FORMAT": "json",
-        "PYTHONPATH": str(REPO),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
     argv = [sys.executable, "-m", "runner", "--kubeconfig", kubeconfig]
     with open(log_path, "wb") as log:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import base64
 import threading
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,36 +168,53 @@ class KnownKey:
 
 
 def encode_keys(
-    entries: Mapping[str, Entry],
+    keys: list[str],
+    lookup: Callable[[str], Entry | None],
     pending: Mapping[str, tuple[int | None, str]],
     frontier: Mapping[str, int],
     streams: frozenset[str],
     max_chars: int = MAX_KEYS_CHARS,
 ) -> str | None:
-    """The ``keys`` field for ``entries`` (an index snapshot); None if it does not fit."""
-    rows: list[tuple[str, int | None, str]] = []  # (key, fingerprint, rv text)
-    for key, (rv, fp) in entries.items():
+    """The ``keys`` field; None if it does not fit in ``max_chars``.
+
+    ``keys`` are the index's keys (sorted here, in place) and ``lookup`` reads
+    one entry; the text is built and compressed as a stream, so 10,000 keys
+    cost no more than a few small buffers on top of the sorted key list.
+    """
+    keys.extend(k for k, (_, first) in pending.items() if first != "create" and lookup(k) is None)
+    keys.sort()
+    for with_details in (True, False):
+        text = _pack(_rows(keys, lookup, pending, frontier, streams), with_details)
+        if len(text) <= max_chars:
+            return text
+    return None
+
+
+def _rows(
+    keys: list[str],
+    lookup: Callable[[str], Entry | None],
+    pending: Mapping[str, tuple[int | None, str]],
+    frontier: Mapping[str, int],
+    streams: frozenset[str],
+) -> Iterator[tuple[str, int | None, str]]:
+    """(key, fingerprint, rv text) per key, as the module docstring describes."""
+    for key in keys:
         info = pending.get(key)
         if info is not None:
             if info[1] != "create":  # an unfinished create is left out: it must count as new
-                rows.append((key, None, ""))
+                yield key, None, ""
             continue
+        entry = lookup(key)
+        if entry is None:
+            continue  # removed meanwhile
+        rv, fp = entry
         if rv == TOMBSTONE or not rv:
-            rows.append((key, None, ""))
+            yield key, None, ""
             continue
         version = rv_int(rv)
         limit = frontier.get(stream_of(key, streams))
         above = version is not None and limit is not None and version > limit
-        rows.append((key, fp, str(version) if above else ""))
-    for key, (_, first_type) in pending.items():
-        if key not in entries and first_type != "create":
-            rows.append((key, None, ""))  # a delete still owed
-    rows.sort()
-    for with_details in (True, False):
-        text = _pack(rows, with_details)
-        if len(text) <= max_chars:
-            return text
-    return None
+        yield key, fp, (str(version) if above else "")
 
 
 def decode_keys(text: str) -> dict[str, KnownKey]:
@@ -232,13 +249,15 @@ def decode_keys(text: str) -> dict[str, KnownKey]:
 _FORMAT = "keys/v1"
 
 
-def _pack(rows: list[tuple[str, int | None, str]], with_details: bool) -> str:
+def _pack(rows: Iterable[tuple[str, int | None, str]], with_details: bool) -> str:
     """Front-coded sorted keys (shared-prefix length in hex, suffix, rv, fingerprint flag),
     then a NUL and the fingerprints as 4 raw bytes each: random bytes do not compress, so
     they are kept apart from the text, which compresses very well."""
-    lines = [_FORMAT]
+    packer = zlib.compressobj(9)
+    out = [packer.compress(_FORMAT.encode())]
     fps = bytearray()
     previous = ""
+    chunk: list[str] = []
     for key, fp, rv in rows:
         shared = 0
         for a, b in zip(previous, key, strict=False):
@@ -246,11 +265,14 @@ def _pack(rows: list[tuple[str, int | None, str]], with_details: bool) -> str:
                 break
             shared += 1
         has_fp = with_details and fp is not None
-        lines.append(
-            f"{shared:x}\t{key[shared:]}\t{rv if with_details else ''}\t{'f' if has_fp else ''}"
-        )
+        rv_text = rv if with_details else ""
+        chunk.append(f"\n{shared:x}\t{key[shared:]}\t{rv_text}\t{'f' if has_fp else ''}")
         if has_fp:
             fps += (fp & FP_MASK).to_bytes(4, "big")  # type: ignore[operator]
         previous = key
-    raw = "\n".join(lines).encode() + b"\0" + bytes(fps)
-    return base64.b64encode(zlib.compress(raw, 9)).decode("ascii")
+        if len(chunk) >= 512:
+            out.append(packer.compress("".join(chunk).encode()))
+            chunk.clear()
+    out.append(packer.compress("".join(chunk).encode() + b"\0" + bytes(fps)))
+    out.append(packer.flush())
+    return base64.b64encode(b"".join(out)).decode("ascii")

@@ -20,6 +20,7 @@ from runner.checkpoint import Progress, encode_keys
 from runner.delivery import Delivery, RetryPolicy
 from runner.event import Event
 from runner.k8s_events import EventRecorder
+from runner.memory import trim
 from runner.metrics import (
     EVENTS_COALESCED,
     EVENTS_SEEN,
@@ -220,10 +221,21 @@ class Engine:
         )
         if self._keys_cache[0] == stamp:
             return self._keys_cache[1]
-        entries: dict[str, Any] = {}
+        keys: list[str] = []
         for index in indexes.values():
-            entries.update(index.snapshot())
-        text = encode_keys(entries, pending, frontier, frozenset(indexes))
+            keys.extend(index.key_list())
+        all_indexes = list(indexes.values())
+
+        def lookup(key: str) -> Any:
+            for index in all_indexes:
+                entry = index.get(key)
+                if entry is not None:
+                    return entry
+            return None
+
+        text = encode_keys(keys, lookup, pending, frontier, frozenset(indexes))
+        del keys
+        trim()
         self._keys_cache = (stamp, text)
         return text
 

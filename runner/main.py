@@ -58,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = build_parser().parse_args(argv)
     from runner import log as logsetup
+    from runner.memory import limit_arenas
 
+    limit_arenas()  # before any thread starts
     log = logsetup.setup()
     try:
         return _run(args, log)

@@ -34,6 +34,7 @@ from runner.backoff import Backoff
 from runner.checkpoint import ALL_NAMESPACES, FP_MASK, KnownKey, decode_keys
 from runner.event import Event
 from runner.kube.errors import ApiError, Gone, error_from_status
+from runner.memory import trim
 from runner.metrics import (
     LISTED_OBJECTS,
     RELISTS,
@@ -225,6 +226,8 @@ class ResourceWatcher:
             self.ctx.metrics.inc(LISTED_OBJECTS, len(items))
             for obj in items:
                 self._listed_object(stream, obj, seen, first)
+            if isinstance(items, list):
+                items.clear()  # free this page now, not when the client fetches the next one
         gone = self._deleted_while_down(stream, seen) if first else stream.index.sweep(seen)
         for key in gone:
             self._fire(stream, "delete", key, self._stub(key), list_rv)
@@ -240,6 +243,8 @@ class ResourceWatcher:
                 "resource_version": list_rv,
             },
         )
+        if count >= PAGE_SIZE:
+            trim()  # the pages are garbage now: give their memory back
         stream.resume_rv = list_rv
         stream.listed = True
         stream.relist_requested = False

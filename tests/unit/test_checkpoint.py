@@ -60,7 +60,7 @@ def test_keys_round_trip_with_pending_work() -> None:
         "ns/fresh": ("140", 9),  # its create is unfinished: left out, counts as new
     }
     pending = {"ns/busy": (125, "update"), "ns/fresh": (140, "create"), "ns/gone": (150, "delete")}
-    text = encode_keys(entries, pending, {"ns": 100}, frozenset({"ns"}))
+    text = encode_keys(list(entries), entries.get, pending, {"ns": 100}, frozenset({"ns"}))
     assert text is not None
     assert decode_keys(text) == {
         "ns/handled": KnownKey(0x55667788, None),
@@ -75,13 +75,15 @@ def test_keys_for_10k_objects_fit_and_overflow_degrades() -> None:
 
     rng = random.Random(1)
     entries = {f"bench/config-{i:05d}": (str(1000 + i), rng.getrandbits(64)) for i in range(10_000)}
-    text = encode_keys(entries, {}, {"bench": 50_000}, frozenset({"bench"}))
+    text = encode_keys(list(entries), entries.get, {}, {"bench": 50_000}, frozenset({"bench"}))
     assert text is not None and len(text) < MAX_KEYS_CHARS
     print(f"checkpoint keys for 10k objects: {len(text) / 1024:.1f} KiB")
     # too big with fingerprints: the bare key list is kept
-    bare = encode_keys(entries, {}, {"bench": 50_000}, frozenset({"bench"}), max_chars=40_000)
+    bare = encode_keys(
+        list(entries), entries.get, {}, {"bench": 50_000}, frozenset({"bench"}), max_chars=40_000
+    )
     assert bare is not None and all(k.fingerprint is None for k in decode_keys(bare).values())
-    assert encode_keys(entries, {}, {}, frozenset({"bench"}), max_chars=100) is None
+    assert encode_keys(list(entries), entries.get, {}, {}, frozenset({"bench"}), 100) is None
 
 
 def test_garbage_keys_decode_to_nothing() -> None:

@@ -279,7 +279,7 @@ def _checkpoint(entries: dict[str, tuple[str, int | None]], frontier: int) -> di
     return {
         "resourceVersions": {"ns": str(frontier)},
         "time": "2026-01-01T00:00:00Z",
-        "keys": encode_keys(index.snapshot(), {}, {"ns": frontier}, frozenset({"ns"})),
+        "keys": encode_keys(index.key_list(), index.get, {}, {"ns": frontier}, frozenset({"ns"})),
     }
 
 
