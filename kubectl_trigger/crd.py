@@ -114,7 +114,7 @@ def _described(schema: Schema, description: str) -> Schema:
 
 # --- the Trigger spec -------------------------------------------------------------------
 
-DURATION = r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$"
+DURATION = r"^\s*\+?(0|([0-9.]+(ns|us|µs|ms|s|m|h))+)\s*$"
 EVENTS = ["create", "update", "delete"]
 
 
@@ -277,14 +277,16 @@ ACTION_SCHEMAS: dict[str, Schema] = {
     "use": use_ref("actions"),
 }
 
+#: Operands are strings, numbers or booleans (a structural schema has no "one of these
+#: types" short of int-or-string, which refuses 0.5 and true), so they are kept as written.
 COMPARISONS: dict[str, Schema] = {
     "exists": boolean("The path does (not) resolve to a value."),
-    "equals": int_or_string("The value, as kubectl prints it, equals this."),
-    "notEquals": int_or_string("The value exists and differs from this."),
-    "in": array(int_or_string(), "The value is one of these."),
+    "equals": anything("The value, as kubectl prints it, equals this."),
+    "notEquals": anything("The value exists and differs from this."),
+    "in": array(anything(), "The value is one of these."),
     "matches": string("A regular expression the value matches (re.search)."),
-    "greaterThan": int_or_string("Numeric, quantity or timestamp comparison."),
-    "lessThan": int_or_string("Numeric, quantity or timestamp comparison."),
+    "greaterThan": anything("Numeric, quantity or timestamp comparison."),
+    "lessThan": anything("Numeric, quantity or timestamp comparison."),
 }
 
 
@@ -312,10 +314,19 @@ def filter_item() -> Schema:
 
 
 def action_item() -> Schema:
-    """One action: exactly one action key, plus an optional name."""
+    """One action: exactly one action key, plus an optional name.
+
+    Each action's own fields keep unknown keys instead of pruning them: the
+    runner's parser (which the plugin runs before any write) is the authority on
+    action fields and rejects unknown ones with a did-you-mean, whereas pruning
+    would silently drop a field the schema has not caught up with.
+    """
     keys = tuple(ACTION_SCHEMAS)
+    actions = {
+        k: {**v, "x-kubernetes-preserve-unknown-fields": True} for k, v in ACTION_SCHEMAS.items()
+    }
     return obj(
-        {"name": string("Name shown in status and Events."), **ACTION_SCHEMAS},
+        {"name": string("Name shown in status and Events."), **actions},
         "One action; exactly one action key.",
         one_of=keys,
     )
@@ -541,6 +552,7 @@ def template_spec() -> Schema:
     }
     return obj(
         {
+            "description": string("What the template is for."),
             "parameters": array(
                 obj(
                     {

@@ -77,9 +77,8 @@ def translated(what: str = "") -> Iterator[None]:
     object an error belongs to when a command handles several.
     """
     # Imported here: the runner's packages are not needed for --help.
-    from runner.kube.config import ConfigError
-
     from runner.kube import errors as kube_errors
+    from runner.kube.config import ConfigError
     from runner.spec.errors import SpecError, SpecErrors
 
     prefix = f"{what}: " if what else ""
@@ -94,10 +93,8 @@ def translated(what: str = "") -> Iterator[None]:
     except ConfigError as e:
         raise ClusterUnavailable(f"{prefix}kubeconfig: {e}") from e
     except kube_errors.ApiError as e:
-        cls = _API_ERRORS.get(type(e).__name__) or _by_status(getattr(e, "status", 0))
+        cls = _API_ERRORS.get(type(e).__name__) or _by_status(e.status)
         raise cls(f"{prefix}{_api_message(e)}") from e
-    except kube_errors.KubeError as e:  # connection failures and the like
-        raise ClusterUnavailable(f"{prefix}{e}") from e
 
 
 #: API error classes of runner.kube.errors (by name) -> the plugin error they become.
@@ -108,7 +105,8 @@ _API_ERRORS: dict[str, type[PluginError]] = {
     "Invalid": BadInput,
     "BadRequest": BadInput,
     "Conflict": OperationFailed,
-    "AlreadyExists": OperationFailed,
+    "ConnectionFailed": ClusterUnavailable,
+    "ResourceNotFound": BadInput,  # discovery does not know a kind
 }
 
 #: HTTP status -> plugin error, for API errors without a dedicated class.
@@ -126,6 +124,7 @@ def _by_status(status: int) -> type[PluginError]:
 
 
 def _api_message(e: BaseException) -> str:
+    """The server's own message (what kubectl shows), plus discovery's hint if any."""
     message = getattr(e, "message", "") or str(e)
-    reason = getattr(e, "reason", "")
-    return f"{message} ({reason})" if reason and reason not in message else message
+    hint = getattr(e, "hint", "")
+    return f"{message}; {hint}" if hint else message

@@ -30,8 +30,9 @@ TemplateFetch = Callable[[str, str], Mapping[str, Any] | None]
 class UnknownKind(BadInput):
     """A kind the cluster does not serve; ``path`` says which spec field named it."""
 
-    def __init__(self, api_version: str, kind: str) -> None:
+    def __init__(self, api_version: str, kind: str, hint: str = "") -> None:
         super().__init__(f"kind {kind} (apiVersion {api_version}) is not served by the cluster")
+        self.hint = hint
         self.api_version = api_version
         self.kind = kind
         self.path = "spec"
@@ -87,11 +88,11 @@ def discovery_resolver(client: KubeClient) -> rbac.Resolver:
             return cache[(api_version, kind)]
         base, _, sub = kind.partition("/")
         try:
-            with translated():
+            with translated(f"discovery of {base} ({api_version})"):
                 info = client.resource(api_version, base)
         except PluginError as e:
-            if isinstance(e.__cause__, kube_errors.NotFound | LookupError) or (e.exit_code == 3):
-                raise UnknownKind(api_version, base) from e
+            if isinstance(e.__cause__, kube_errors.NotFound):
+                raise UnknownKind(api_version, base, getattr(e.__cause__, "hint", "")) from e
             raise
         if sub and info.subresources and sub not in info.subresources:
             raise UnknownKind(api_version, kind)
@@ -216,10 +217,11 @@ def prepare(
             errors = getattr(e, "errors", None) or [e]
             problems += [f"{doc.origin}: {err}" for err in errors]
         except UnknownKind as e:
-            problems.append(
-                f"{doc.origin}: {e.path}: {e.message}; check the kind's spelling and apiVersion "
+            fix = e.hint or (
+                "check the kind's spelling and apiVersion "
                 "(kubectl api-resources lists what is served), or install its CRD first"
             )
+            problems.append(f"{doc.origin}: {e.path}: {e.message}; {fix}")
         except BadInput as e:
             problems += [f"{doc.origin}: {e.message}", *e.details]
     if problems:
@@ -235,11 +237,10 @@ def prepare(
 def _prepare_one(
     doc: Document, ns: str, fetch: Callable[[str], Mapping[str, Any]], resolve: rbac.Resolver
 ) -> Prepared:
+    from runner.spec.errors import SpecError
     from runner.spec.expand import expand_uses
     from runner.spec.parse import parse_trigger
     from runner.spec.rbac import required_permissions
-
-    from runner.spec.errors import SpecError
 
     spec = doc.body["spec"]
     try:

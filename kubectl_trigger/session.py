@@ -94,9 +94,8 @@ class Session:
     def client(self) -> KubeClient:
         """The API client (loads the kubeconfig on first use)."""
         if self._client is None:
-            from runner.kube.client import KubeClient
-
             from kubectl_trigger.errors import translated
+            from runner.kube.client import KubeClient
 
             with translated():
                 self._client = KubeClient.from_config(
@@ -114,9 +113,8 @@ class Session:
         return self._default_ns
 
     def _context_namespace(self) -> str:
-        from runner.kube.config import load_kubeconfig
-
         from kubectl_trigger.errors import translated
+        from runner.kube.config import load_kubeconfig
 
         with translated():
             cfg = load_kubeconfig(self.kubeconfig, self.context)
