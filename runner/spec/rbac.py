@@ -67,11 +67,11 @@ def _registry(actions: Mapping[str, ActionKind] | None) -> Mapping[str, ActionKi
 
 
 def merge_permissions(perms: Iterable[Permission]) -> list[Permission]:
-    """Merge duplicates and drop permissions another one already covers; stable sorted order.
+    """Merge duplicates and drop verbs a broader permission already grants; sorted.
 
     Same kind, namespace and names: verbs are united. Same kind, namespace and
-    verbs: names are united. A permission is dropped when one for any name
-    (and, if it is namespaced, also one for every namespace) grants its verbs.
+    verbs: names are united. Verbs granted by a broader permission (any name,
+    or every namespace) are dropped, and so is a permission left with none.
     """
     by_target: dict[tuple[str, str, str | None, tuple[str, ...]], set[str]] = {}
     for p in perms:
@@ -91,22 +91,23 @@ def merge_permissions(perms: Iterable[Permission]) -> list[Permission]:
         Permission(api, kind, verbs, ns, tuple(sorted(names)))
         for (api, kind, ns, verbs), names in by_verbs.items()
     ]
-    kept = [p for p in merged if not any(_covers(q, p) for q in merged if q is not p)]
+    kept: list[Permission] = []
+    for p in merged:
+        granted = {verb for q in merged if _broader(q, p) for verb in q.verbs}
+        rest = p.verbs - granted
+        if rest:
+            kept.append(Permission(p.api_version, p.kind, frozenset(rest), p.namespace, p.names))
     return sorted(
         kept, key=lambda p: (p.api_version, p.kind, p.namespace or "", p.names, sorted(p.verbs))
     )
 
 
-def _covers(big: Permission, small: Permission) -> bool:
-    """Whether ``big`` grants everything ``small`` does (and is not the same grant)."""
+def _broader(big: Permission, small: Permission) -> bool:
+    """Whether ``big`` applies to everything ``small`` applies to, and to more."""
     if (big.api_version, big.kind) != (small.api_version, small.kind):
-        return False
-    if not small.verbs <= big.verbs:
         return False
     if big.namespace is not None and big.namespace != small.namespace:
         return False
-    if big.names and not set(small.names) <= set(big.names):
+    if big.names and (not small.names or not set(small.names) <= set(big.names)):
         return False
-    if not small.names and big.names:
-        return False
-    return (big.namespace, big.names, big.verbs) != (small.namespace, small.names, small.verbs)
+    return (big.namespace, big.names) != (small.namespace, small.names)
