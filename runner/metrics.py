@@ -3,16 +3,16 @@
 The runner cannot afford prometheus_client (memory, start-up), and needs only
 a handful of counters, two gauges and one histogram. The numbers here are the
 same ones the status writer reports, so status and metrics never disagree.
-The HTTP server runs in a daemon thread and is imported lazily so it costs
-nothing before the watch is up.
+The HTTP server is a few lines over a socket (http.server alone would cost
+0.7 MiB) and runs in a daemon thread.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Callable
-from typing import Any
 
 PREFIX = "kubectl_trigger_runner_"
 
@@ -173,49 +173,97 @@ def parse_address(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
+#: path -> (status, body, content type) producer, filled in by ``serve``.
+_Route = Callable[[], tuple[int, str, str]]
+_REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
+
+
+class MetricsServer:
+    """A minimal HTTP/1.1 server for three GET paths, one short thread per connection.
+
+    http.server would cost 0.7 MiB of the runner's 30 MiB budget for features
+    (keep-alive, HEAD, chunked bodies, logging) that probes and scrapers do not need.
+    """
+
+    def __init__(self, sock: socket.socket, routes: dict[str, _Route]) -> None:
+        self.sock = sock
+        self.routes = routes
+        host, port = sock.getsockname()[:2]
+        self.address = f"{host}:{port}"
+        self._closed = False
+
+    def serve_forever(self) -> None:
+        """Accept connections until ``close()``."""
+        while not self._closed:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                if self._closed:
+                    return
+                continue
+            threading.Thread(target=self.handle, args=(conn,), daemon=True).start()
+
+    def handle(self, conn: socket.socket) -> None:
+        """Answer one request and close the connection."""
+        try:
+            conn.settimeout(5.0)
+            data = b""
+            while b"\r\n\r\n" not in data and len(data) < 8192:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            method, _, rest = data.partition(b" ")
+            path = rest.split(b" ", 1)[0].split(b"?", 1)[0].decode("latin-1")
+            if method != b"GET":
+                code, body, ctype = 405, "method not allowed\n", "text/plain"
+            else:
+                route = self.routes.get(path)
+                code, body, ctype = route() if route else (404, "not found\n", "text/plain")
+            payload = body.encode()
+            head = (
+                f"HTTP/1.1 {code} {_REASONS.get(code, '')}\r\n"
+                f"Content-Type: {ctype}; charset=utf-8\r\n"
+                f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
+            )
+            conn.sendall(head.encode() + payload)
+        except OSError:
+            pass  # the client went away; nothing to tell anyone
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        """Stop accepting."""
+        self._closed = True
+        self.sock.close()
+
+
 def serve(
     address: str,
     metrics: Metrics,
     ready: Callable[[], bool],
     log: logging.Logger,
     labels: dict[str, str] | None = None,
-) -> Any:
+) -> MetricsServer:
     """Serve /metrics, /healthz and /readyz in a daemon thread; returns the server."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0]
-            if path == "/metrics":
-                self._reply(200, metrics.render(labels), "text/plain; version=0.0.4")
-            elif path == "/healthz":
-                self._reply(200, "ok\n")
-            elif path == "/readyz":
-                ok = ready()
-                self._reply(200 if ok else 503, "ok\n" if ok else "not ready\n")
-            else:
-                self._reply(404, "not found\n")
+    def readyz() -> tuple[int, str, str]:
+        ok = ready()
+        return (200, "ok\n", "text/plain") if ok else (503, "not ready\n", "text/plain")
 
-        def _reply(self, code: int, body: str, ctype: str = "text/plain") -> None:
-            data = body.encode()
-            self.send_response(code)
-            self.send_header("Content-Type", f"{ctype}; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return None  # probes every few seconds would drown the runner's own log
-
+    routes: dict[str, _Route] = {
+        "/metrics": lambda: (200, metrics.render(labels), "text/plain; version=0.0.4"),
+        "/healthz": lambda: (200, "ok\n", "text/plain"),
+        "/readyz": readyz,
+    }
     host, port = parse_address(address)
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.create_server((host, port), family=family, backlog=16)
+    server = MetricsServer(sock, routes)
     log.info(
-        "serving /metrics, /healthz and /readyz on %s:%s",
-        bound_host,
-        bound_port,
-        extra={"metrics_address": f"{bound_host}:{bound_port}"},
+        "serving /metrics, /healthz and /readyz on %s",
+        server.address,
+        extra={"metrics_address": server.address},
     )
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     return server
