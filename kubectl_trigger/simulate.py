@@ -144,6 +144,7 @@ def _ref(info: Any, namespace: str | None, name: str) -> str:
 def offline_network(calls: list[Call]) -> Iterator[None]:
     """Record HTTP and SMTP instead of sending; answer HTTP with 200 and an empty body."""
     import smtplib
+    import socket
 
     import urllib3
 
@@ -179,7 +180,11 @@ def offline_network(calls: list[Call]) -> Iterator[None]:
         def __getattr__(self, name: str) -> Any:  # starttls, login, ehlo, quit, ...
             return lambda *a, **kw: (250, b"ok")
 
+    def no_connect(self: Any, address: Any) -> None:
+        raise ConnectionRefusedError(f"kubectl trigger test is offline: no connection to {address}")
+
     with (
+        mock.patch.object(socket.socket, "connect", no_connect),  # the backstop: nothing leaves
         mock.patch.object(urllib3.HTTPConnectionPool, "urlopen", urlopen),
         mock.patch.object(
             urllib3.PoolManager,
