@@ -243,14 +243,15 @@ class ResourceWatcher:
                 "resource_version": list_rv,
             },
         )
-        if count >= PAGE_SIZE:
-            trim()  # the pages are garbage now: give their memory back
         stream.resume_rv = list_rv
         stream.listed = True
         stream.relist_requested = False
         self.ctx.progress.release(stream.name, drops_before)
         if first and all(s.listed for s in self.streams):
             self._restored = None  # caught up: the restored key list is no longer needed
+        del seen
+        if count >= PAGE_SIZE:
+            trim()  # the pages (and the restored keys) are garbage now: give the memory back
         return list_rv
 
     def handle(self, stream: Stream, raw: Mapping[str, Any]) -> None:
