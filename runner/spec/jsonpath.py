@@ -110,18 +110,17 @@ def _strip_braces(text: str, field: str) -> tuple[str, int]:
         close = _matching_brace(stripped)
         if close < 0:
             raise SpecError(field, f"unclosed '{{' in {_q(text)}", "add the closing '}'")
-        rest = stripped[close + 1 :]
-        if rest.strip():
+        inner = stripped[1:close]
+        offset = lead + 1 + (len(inner) - len(inner.lstrip()))
+        inner = inner.strip()
+        if inner == "end" or inner.startswith("range "):
+            raise SpecError(field, f"{{range}}/{{end}} templates are not paths: {_q(text)}", _FIX)
+        if stripped[close + 1 :].strip():
             raise SpecError(
                 field,
                 f"text after the closing '}}' at column {lead + close + 2} in {_q(text)}",
                 "a path is a single expression; kubectl text templates are not supported",
             )
-        inner = stripped[1:close]
-        offset = lead + 1 + (len(inner) - len(inner.lstrip()))
-        inner = inner.strip()
-        if inner in ("end",) or inner.startswith("range "):
-            raise SpecError(field, f"{{range}}/{{end}} templates are not paths: {_q(text)}", _FIX)
         if not inner:
             raise SpecError(field, f"empty JSONPath {_q(text)}", _FIX)
         return inner, offset

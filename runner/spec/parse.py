@@ -264,7 +264,7 @@ def parse_trigger(
     if kind != "Trigger":
         errors.add(
             "kind",
-            f"must be Trigger, got {kind!r}" if kind else "is required",
+            f"expected Trigger, got {kind!r}" if kind else "is required",
             "write kind: Trigger",
         )
     name, namespace, generation, uid = _metadata(obj.get("metadata"), errors, default_namespace)

@@ -256,7 +256,7 @@ def test_header_errors() -> None:
     assert errors(obj) == [
         "extra: unknown field; known fields: apiVersion, kind, metadata, spec, status",
         f"apiVersion: must be {API_VERSION}, got 'triggers.kubectl-trigger.dev/v1'; write apiVersion: {API_VERSION}",
-        "kind: must be Trigger, got 'Trigers'; write kind: Trigger",
+        "kind: expected Trigger, got 'Trigers'; write kind: Trigger",
         "metadata.name: 'Bad_Name' is not a valid name; use lowercase letters, digits, '-' and '.', "
         "starting and ending with a letter/digit",
     ]
