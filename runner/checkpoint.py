@@ -218,31 +218,67 @@ def _rows(
 
 
 def decode_keys(text: str) -> dict[str, KnownKey]:
-    """Parse a ``keys`` field; an unreadable one yields an empty mapping."""
+    """Parse a ``keys`` field into a plain dict (tests, debugging); unreadable: empty."""
+    return {key: KnownKey(fp, rv) for key, fp, rv in _decoded(text)}
+
+
+class RestoredKeys:
+    """A ``keys`` field as the first list after a restart reads it, in little memory.
+
+    Lookups go through ``hash(key) -> rv << 33 | has_fp << 32 | fp`` (two ints per
+    key, no strings); iterating decodes the text again for the deletes.
+    """
+
+    __slots__ = ("_known", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._known: dict[int, int] = {}
+        for key, fp, rv in _decoded(text):
+            has_fp = (1 << 32 | fp) if fp is not None else 0
+            self._known[hash(key)] = (rv or 0) << 33 | has_fp
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+    def get(self, key: str) -> KnownKey | None:
+        """What the checkpoint knows about ``key``, or None."""
+        packed = self._known.get(hash(key))
+        if packed is None:
+            return None
+        fp = packed & FP_MASK if packed & (1 << 32) else None
+        return KnownKey(fp, (packed >> 33) or None)
+
+    def __iter__(self) -> Iterator[str]:
+        """Every key, in order (decoded again: nothing is kept for this)."""
+        return (key for key, _, _ in _decoded(self._text))
+
+
+def _decoded(text: str) -> Iterator[tuple[str, int | None, int | None]]:
+    """(key, fingerprint, rv) per line; nothing at all when the text is unreadable."""
     try:
         raw = zlib.decompress(base64.b64decode(text))
         lines_part, _, fps = raw.partition(b"\0")
         lines = lines_part.decode().split("\n")
     except (ValueError, zlib.error):
-        return {}
+        return
     if not lines or lines[0] != _FORMAT:
-        return {}
-    result: dict[str, KnownKey] = {}
+        return
+    rows: list[tuple[str, int | None, int | None]] = []
     previous = ""
     offset = 0
     for line in lines[1:]:
         parts = line.split("\t")
         if len(parts) != 4 or not parts[0]:
-            return {}
-        shared = int(parts[0], 16)
-        key = previous[:shared] + parts[1]
+            return  # damaged: trust none of it
+        key = previous[: int(parts[0], 16)] + parts[1]
         fp = None
         if parts[3] == "f":
             fp = int.from_bytes(fps[offset : offset + 4], "big")
             offset += 4
-        result[key] = KnownKey(fp, int(parts[2]) if parts[2].isdigit() else None)
+        rows.append((key, fp, int(parts[2]) if parts[2].isdigit() else None))
         previous = key
-    return result
+    yield from rows
 
 
 #: First line of the packed key list; bump it when the layout changes.

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runner.backoff import Backoff
-from runner.checkpoint import ALL_NAMESPACES, FP_MASK, KnownKey, decode_keys
+from runner.checkpoint import ALL_NAMESPACES, FP_MASK, RestoredKeys
 from runner.event import Event
 from runner.kube.errors import ApiError, Gone, error_from_status
 from runner.memory import trim
@@ -72,7 +72,7 @@ class Stream:
 @dataclass(frozen=True)
 class _Restored:
     time: datetime.datetime | None
-    keys: dict[str, KnownKey] | None
+    keys: RestoredKeys | None
 
 
 class ResourceWatcher:
@@ -357,7 +357,7 @@ class ResourceWatcher:
         if not any_stream:
             return None
         keys_text = restored.get("keys")
-        keys = decode_keys(keys_text) if isinstance(keys_text, str) and keys_text else None
+        keys = RestoredKeys(keys_text) if isinstance(keys_text, str) and keys_text else None
         return _Restored(_parse_time(restored.get("time")), keys)
 
     def _watching_message(self) -> str:

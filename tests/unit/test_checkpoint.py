@@ -88,3 +88,16 @@ def test_keys_for_10k_objects_fit_and_overflow_degrades() -> None:
 
 def test_garbage_keys_decode_to_nothing() -> None:
     assert decode_keys("not base64!") == {}
+
+
+def test_restored_keys_answer_like_the_plain_decoding() -> None:
+    from runner.checkpoint import RestoredKeys
+
+    entries = {"ns/a": ("90", 0xDEADBEEF12345678), "ns/b": ("120", None), "ns/c": ("95", 5)}
+    text = encode_keys(list(entries), entries.get, {}, {"ns": 100}, frozenset({"ns"}))
+    assert text is not None
+    restored = RestoredKeys(text)
+    plain = decode_keys(text)
+    assert len(restored) == 3 and list(restored) == ["ns/a", "ns/b", "ns/c"]
+    assert {key: restored.get(key) for key in plain} == plain
+    assert restored.get("ns/zzz") is None
