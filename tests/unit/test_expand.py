@@ -253,3 +253,30 @@ def test_invalid_templates() -> None:
     assert errors({"actions": [{"use": {"name": "broken"}}]}, broken)[0] == (
         f"spec.actions[0].use: TriggerTemplate 'broken' is invalid: apiVersion: must be {API_VERSION}"
     )
+
+
+def test_docs_trigger_template_example_expands_and_parses() -> None:
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from runner.spec.parse import parse_trigger
+    from tests.unit.spec_stubs import STUB_ACTIONS
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "spec.md").read_text()
+    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", text, re.S)]
+    (tmpl,) = [b for b in blocks if isinstance(b, dict) and b.get("kind") == "TriggerTemplate"]
+    (usage,) = [b for b in blocks if isinstance(b, dict) and "kind" not in b and "filters" in b]
+    spec = {"source": SOURCE, **usage}
+    expanded = expand_uses(spec, fetcher(tmpl))
+    assert expanded["filters"] == [{"path": "{.metadata.labels.app}", "in": ["web", "api"]}]
+    assert expanded["actions"][0]["webhook"]["url"] == {"value": "https://hooks.example.com/ops"}
+    obj = {
+        "apiVersion": API_VERSION,
+        "kind": "Trigger",
+        "metadata": {"name": "t"},
+        "spec": expanded,
+    }
+    cfg = parse_trigger(obj, STUB_ACTIONS)
+    assert cfg.filters is not None and cfg.filters({"metadata": {"labels": {"app": "api"}}}) is True
