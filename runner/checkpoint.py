@@ -219,14 +219,18 @@ def _rows(
 
 def decode_keys(text: str) -> dict[str, KnownKey]:
     """Parse a ``keys`` field into a plain dict (tests, debugging); unreadable: empty."""
-    return {key: KnownKey(fp, rv) for key, fp, rv in _decoded(text)}
+    try:
+        return {key: KnownKey(fp, rv) for key, fp, rv in _decoded(text)}
+    except ValueError:  # _Damaged, or a bad number in a damaged line
+        return {}
 
 
 class RestoredKeys:
     """A ``keys`` field as the first list after a restart reads it, in little memory.
 
     Lookups go through ``hash(key) -> rv << 33 | has_fp << 32 | fp`` (two ints per
-    key, no strings); iterating decodes the text again for the deletes.
+    key, no strings); iterating decodes the text again for the deletes. A damaged
+    field counts as empty.
     """
 
     __slots__ = ("_known", "_text")
@@ -234,9 +238,13 @@ class RestoredKeys:
     def __init__(self, text: str) -> None:
         self._text = text
         self._known: dict[int, int] = {}
-        for key, fp, rv in _decoded(text):
-            has_fp = (1 << 32 | fp) if fp is not None else 0
-            self._known[hash(key)] = (rv or 0) << 33 | has_fp
+        try:
+            for key, fp, rv in _decoded(text):
+                has_fp = (1 << 32 | fp) if fp is not None else 0
+                self._known[hash(key)] = (rv or 0) << 33 | has_fp
+        except ValueError:  # _Damaged, or a bad number in a damaged line
+            self._known = {}
+            self._text = ""
 
     def __len__(self) -> int:
         return len(self._known)
@@ -251,34 +259,44 @@ class RestoredKeys:
 
     def __iter__(self) -> Iterator[str]:
         """Every key, in order (decoded again: nothing is kept for this)."""
-        return (key for key, _, _ in _decoded(self._text))
+        if self._text:
+            return (key for key, _, _ in _decoded(self._text))
+        return iter(())
+
+
+class _Damaged(ValueError):
+    """The key list cannot be read."""
 
 
 def _decoded(text: str) -> Iterator[tuple[str, int | None, int | None]]:
-    """(key, fingerprint, rv) per line; nothing at all when the text is unreadable."""
+    """(key, fingerprint, rv) per line, one at a time; raises ``_Damaged``."""
     try:
         raw = zlib.decompress(base64.b64decode(text))
         lines_part, _, fps = raw.partition(b"\0")
-        lines = lines_part.decode().split("\n")
-    except (ValueError, zlib.error):
-        return
-    if not lines or lines[0] != _FORMAT:
-        return
-    rows: list[tuple[str, int | None, int | None]] = []
+        body = lines_part.decode()
+    except (ValueError, zlib.error) as exc:
+        raise _Damaged(str(exc)) from None
+    header, _, body = body.partition("\n")
+    if header != _FORMAT:
+        raise _Damaged(f"unknown format {header[:20]!r}")
     previous = ""
     offset = 0
-    for line in lines[1:]:
-        parts = line.split("\t")
+    pos = 0
+    while pos < len(body):
+        end = body.find("\n", pos)
+        if end < 0:
+            end = len(body)
+        parts = body[pos:end].split("\t")
+        pos = end + 1
         if len(parts) != 4 or not parts[0]:
-            return  # damaged: trust none of it
+            raise _Damaged("bad line")
         key = previous[: int(parts[0], 16)] + parts[1]
         fp = None
         if parts[3] == "f":
             fp = int.from_bytes(fps[offset : offset + 4], "big")
             offset += 4
-        rows.append((key, fp, int(parts[2]) if parts[2].isdigit() else None))
+        yield key, fp, int(parts[2]) if parts[2].isdigit() else None
         previous = key
-    yield from rows
 
 
 #: First line of the packed key list; bump it when the layout changes.
