@@ -70,7 +70,10 @@ def one_of(path: JsonPath, operand: Any, field: str) -> Predicate:
     values = path.values
 
     def pred(obj: Mapping[str, Any]) -> bool:
-        return any(as_text(value) in allowed for value in values(obj))
+        for value in values(obj):
+            if (value if type(value) is str else as_text(value)) in allowed:
+                return True
+        return False
 
     return pred
 
@@ -91,7 +94,10 @@ def matches(path: JsonPath, operand: Any, field: str) -> Predicate:
     values = path.values
 
     def pred(obj: Mapping[str, Any]) -> bool:
-        return any(search(as_text(value)) is not None for value in values(obj))
+        for value in values(obj):
+            if search(value if type(value) is str else as_text(value)) is not None:
+                return True
+        return False
 
     return pred
 

@@ -344,6 +344,7 @@ class _Parser:
         self.i += 1
         sub = self.parse_path(top=False, stop="=!<>)")
         left = _assemble(sub)
+        keys = _plain_keys(sub)
         self.skip_space()
         op_text = ""
         for candidate in ("==", "!=", "<=", ">=", "<", ">"):
@@ -354,11 +355,15 @@ class _Parser:
             if self.peek() == "=":
                 raise self.error("use '==' to compare", 'e.g. [?(@.type=="Ready")]')
             self.expect(")")
+            if keys:
+                return _filter(_key_exists_test(_key_getter(keys)))
             return _filter(_exists_test(left))
         self.i += len(op_text)
         self.skip_space()
         literal = self.read_literal()
         self.expect(")")
+        if keys:
+            return _filter(_key_compare_test(_key_getter(keys), op_text, literal))
         return _filter(_compare_test(left, _OPS[op_text], literal))
 
     def read_literal(self) -> str | int | float:
@@ -390,11 +395,22 @@ def _emit(value: Any, out: list[Any]) -> None:
     out.append(value)
 
 
+def _plain_keys(links: list[_Link]) -> tuple[str, ...] | None:
+    """The keys when every step is a plain ``.key`` (the fast path), else None."""
+    keys = tuple(link.key for link in links if isinstance(link, _KeyLink))
+    return keys if len(keys) == len(links) else None
+
+
+def _is_map(value: Any) -> bool:
+    """``isinstance(value, Mapping)``, with the common case (a dict from JSON) checked first."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _assemble(links: list[_Link]) -> Callable[[Any], list[Any]]:
     """Join step builders into one ``obj -> list`` function (plain keys get a fast path)."""
-    keys = [getattr(link, "key", None) for link in links]
-    if all(isinstance(k, str) for k in keys):
-        return _key_chain(tuple(k for k in keys if isinstance(k, str)))
+    keys = _plain_keys(links)
+    if keys is not None:
+        return _key_chain(keys)
     step: _Step = _emit
     for link in reversed(links):
         step = link(step)
@@ -414,7 +430,7 @@ def _key_chain(keys: tuple[str, ...]) -> Callable[[Any], list[Any]]:
         (only,) = keys
 
         def one(obj: Any) -> list[Any]:
-            if isinstance(obj, Mapping):
+            if _is_map(obj):
                 value = obj.get(only, _MISSING)
                 if value is not _MISSING:
                     return [value]
@@ -424,7 +440,7 @@ def _key_chain(keys: tuple[str, ...]) -> Callable[[Any], list[Any]]:
 
     def chain(obj: Any) -> list[Any]:
         for key in keys:
-            if not isinstance(obj, Mapping):
+            if not _is_map(obj):
                 return []
             obj = obj.get(key, _MISSING)
             if obj is _MISSING:
@@ -449,7 +465,7 @@ class _KeyLink:
         key = self.key
 
         def step(value: Any, out: list[Any]) -> None:
-            if isinstance(value, Mapping):
+            if _is_map(value):
                 found = value.get(key, _MISSING)
                 if found is not _MISSING:
                     nxt(found, out)
@@ -464,7 +480,7 @@ def _key(key: str) -> _Link:
 def _keys(keys: tuple[str, ...]) -> _Link:
     def link(nxt: _Step) -> _Step:
         def step(value: Any, out: list[Any]) -> None:
-            if isinstance(value, Mapping):
+            if _is_map(value):
                 for key in keys:
                     found = value.get(key, _MISSING)
                     if found is not _MISSING:
@@ -505,7 +521,7 @@ def _wildcard(nxt: _Step) -> _Step:
         if isinstance(value, list):
             for item in value:
                 nxt(item, out)
-        elif isinstance(value, Mapping):
+        elif _is_map(value):
             for item in value.values():
                 nxt(item, out)
 
@@ -520,7 +536,7 @@ def _descend(nxt: _Step) -> _Step:
         if isinstance(value, list):
             for item in value:
                 step(item, out)
-        elif isinstance(value, Mapping):
+        elif _is_map(value):
             for item in value.values():
                 step(item, out)
 
@@ -573,5 +589,47 @@ def _compare_test(
 
     def test(item: Any) -> bool:
         return any(same_kind(v) and op(v, literal) for v in left(item))
+
+    return test
+
+
+def _key_getter(keys: tuple[str, ...]) -> Callable[[Any], Any]:
+    """``item[k1][k2]...`` or ``_MISSING``: a filter's left side when it is plain keys."""
+    if len(keys) == 1:
+        (only,) = keys
+
+        def one(item: Any) -> Any:
+            return item.get(only, _MISSING) if _is_map(item) else _MISSING
+
+        return one
+
+    def chain(item: Any) -> Any:
+        for key in keys:
+            if not _is_map(item):
+                return _MISSING
+            item = item.get(key, _MISSING)
+            if item is _MISSING:
+                return _MISSING
+        return item
+
+    return chain
+
+
+def _key_exists_test(get: Callable[[Any], Any]) -> _Test:
+    return lambda item: get(item) is not _MISSING
+
+
+def _key_compare_test(get: Callable[[Any], Any], op_text: str, literal: str | int | float) -> _Test:
+    """The common ``@.a.b == "x"``: one value, no list built per item."""
+    if op_text == "==" and isinstance(literal, str):
+        return lambda item: get(item) == literal  # only an equal string equals a string
+    op = _OPS[op_text]
+    same_kind: Callable[[Any], bool] = (
+        (lambda v: isinstance(v, str)) if isinstance(literal, str) else _is_number
+    )
+
+    def test(item: Any) -> bool:
+        value = get(item)
+        return value is not _MISSING and same_kind(value) and op(value, literal)
 
     return test
