@@ -129,3 +129,20 @@ def test_merge_keeps_named_grants_with_other_verbs() -> None:
         Permission("v1", "Secret", frozenset({"list"}), "shop"),
         Permission("v1", "Secret", frozenset({"get"}), "shop", ("a",)),
     ]
+
+
+def test_docs_example_with_the_real_registry() -> None:
+    import runner.actions
+    from tests.unit.test_parse import docs_examples
+
+    if not getattr(runner.actions, "ACTIONS", None):
+        import pytest
+
+        pytest.skip("the action registry (runner.actions.ACTIONS) has not landed yet")
+    cfg = parse_trigger(docs_examples()[0])
+    perms = required_permissions(cfg)
+    assert Permission("v1", "ConfigMap", WATCH, "shop") in perms
+    assert Permission(API_VERSION, "Trigger", frozenset({"get"}), "shop", (cfg.name,)) in perms
+    status_verbs = frozenset({"get", "patch", "update"})
+    assert Permission(API_VERSION, "Trigger/status", status_verbs, "shop", (cfg.name,)) in perms
+    assert any(p.kind == "Deployment" and "patch" in p.verbs for p in perms)
