@@ -336,3 +336,11 @@ def test_explain_lists_each_filter() -> None:
         "error spec.filters[2]: {.odd} greaterThan '1' (selected: 'abc'): "
         "{.odd}: 'abc' is not a number or quantity",
     ]
+
+
+def test_filter_cost_bar() -> None:
+    """Four typical filters cost less CPU than json.loads of the Pod (bench/filter_cost.py)."""
+    from bench.filter_cost import measure
+
+    figures = measure(iterations=2000, repeats=3)
+    assert figures["meets_bar"] is True, figures
