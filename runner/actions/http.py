@@ -36,7 +36,7 @@ from runner.actions.tls import TlsConfig
 from runner.actions.urls import check_url, redact_url
 
 USER_AGENT = f"kubectl-trigger/{__version__}"
-RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+RETRYABLE_STATUS = frozenset({408, 425, 429})  # and every 5xx
 SNIPPET = 120
 
 #: urllib3 failure -> what the message says (most specific first; never the URL)
@@ -111,7 +111,7 @@ def send(
     if 200 <= status < 300:
         return Answer(status, text)
     detail = f"{shown} → {status}" + (f": {text}" if text else "")
-    if status in RETRYABLE_STATUS:
+    if status in RETRYABLE_STATUS or status >= 500:
         wait = retry_after(response.headers.get("Retry-After"))
         raise RetryableActionError(detail, retry_after=wait)
     if 300 <= status < 400:
