@@ -179,7 +179,7 @@ def test_strategic_patch_by_selector(cluster: Cluster, namespace: str, kube: Kub
         deployment("db", {}, {"tier": "back"}),
     )
     ev = event_for(cluster, namespace, "configmap", "web-config")
-    raw = {
+    raw: dict[str, Any] = {
         "type": "strategic",
         "target": {"apiVersion": "apps/v1", "kind": "Deployment", "selector": "tier=front"},
         "patch": {

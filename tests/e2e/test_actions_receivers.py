@@ -273,7 +273,7 @@ def test_tls_verification(certs: dict[str, SelfSigned]) -> None:
             "webhook", {"url": HOOK_REF, "tls": {"caSecretRef": {"name": "wrong-ca"}}}, ctx
         )
         assert isinstance(wrong, PermanentActionError)
-        raw = {"url": HOOK_REF, "tls": {"caSecretRef": {"name": "ca"}}}
+        raw: dict[str, Any] = {"url": HOOK_REF, "tls": {"caSecretRef": {"name": "ca"}}}
         assert run("webhook", raw, ctx=ctx) == f"POST {server.base}/… → 200"
         raw = {"url": HOOK_REF, "tls": {"insecureSkipVerify": True}}
         assert run("webhook", raw, ctx=ctx) == f"POST {server.base}/… → 200"
