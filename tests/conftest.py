@@ -58,6 +58,14 @@ class Cluster:
         """``kubectl get ARGS -o json``, parsed."""
         return json.loads(self.kubectl("get", *args, "-o", "json").stdout)
 
+    def restart(self, component: str) -> None:
+        """Stop one control-plane component and start it again; returns once it is ready.
+
+        Restarting ``kube-apiserver`` also empties its watch cache, so a watch resumed
+        from a resourceVersion read before the restart gets 410 Gone: the forced 410.
+        """
+        devcluster.restart(component, self.state_dir)
+
 
 def _layout_cluster(lay: Layout, owned: bool) -> Cluster:
     return Cluster(str(lay.kubeconfig), lay.server, lay.bin_dir, lay.state_dir, owned)

@@ -18,8 +18,10 @@ class SpecError(ValueError):
 
     def at(self, prefix: str) -> SpecError:
         """The same error, re-rooted under ``prefix`` (used when parsing nested parts)."""
-        path = f"{prefix}.{self.path}" if self.path and not self.path.startswith("[") else (
-            prefix + self.path
+        path = (
+            f"{prefix}.{self.path}"
+            if self.path and not self.path.startswith("[")
+            else (prefix + self.path)
         )
         return SpecError(path, self.message, self.fix)
 

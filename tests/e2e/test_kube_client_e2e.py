@@ -216,7 +216,7 @@ def test_watch_sees_added_modified_deleted(client: KubeClient, namespace: str) -
 
 
 def test_watch_ends_when_server_closes_and_old_rv_is_gone(
-    client: KubeClient, namespace: str
+    cluster: Any, client: KubeClient, namespace: str
 ) -> None:
     cm = client.resource("v1", "ConfigMap")
     rv = next(client.list_pages(cm, namespace))["metadata"]["resourceVersion"]
@@ -224,8 +224,12 @@ def test_watch_ends_when_server_closes_and_old_rv_is_gone(
     events = list(client.watch(cm, namespace, resource_version=rv, timeout_seconds=1))
     assert time.monotonic() - started < 10
     assert all(e["type"] == "BOOKMARK" for e in events)
+    # A fresh cluster's watch cache still holds every revision, so only a restart
+    # (which starts the cache at the current revision) makes `rv` reliably too old.
+    client.create(cm, {"metadata": {"name": "after-rv", "namespace": namespace}})
+    cluster.restart("kube-apiserver")
     with pytest.raises(Gone, match="too old resource version"):
-        list(client.watch(cm, namespace, resource_version="1", timeout_seconds=5))
+        list(client.watch(cm, namespace, resource_version=rv, timeout_seconds=5))
 
 
 # --- writes ----------------------------------------------------------------------------
