@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+from runner import ANNOTATION_EXPANDED_SPEC as _EXPANDED_SPEC
 from runner import API_GROUP
 
 NAME_PREFIX = "trigger-"
@@ -23,7 +24,7 @@ LABEL_TRIGGER = f"{API_GROUP}/trigger"
 LABEL_TRIGGER_NAMESPACE = f"{API_GROUP}/trigger-namespace"
 
 ANNOTATION_SPEC_HASH = f"{API_GROUP}/spec-hash"
-ANNOTATION_EXPANDED_SPEC = f"{API_GROUP}/expanded-spec"
+ANNOTATION_EXPANDED_SPEC = _EXPANDED_SPEC
 ANNOTATION_SOURCE = f"{API_GROUP}/source"
 ANNOTATION_ACTIONS = f"{API_GROUP}/actions"
 

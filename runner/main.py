@@ -94,7 +94,7 @@ def _run(args: argparse.Namespace, log: Any) -> int:
     from runner.spec.parse import parse_trigger
 
     try:
-        config = parse_trigger(trigger)
+        config = parse_trigger(effective_trigger(trigger, client))
     except (SpecErrors, SpecError) as exc:
         _report_invalid(client, trigger, write_status, exc, log)
         return EXIT_SPEC
@@ -200,6 +200,60 @@ def _read_file(path: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise _UsageError(f"{path} does not hold one Trigger object")
     return data
+
+
+def effective_trigger(trigger: dict[str, Any], client: Any) -> dict[str, Any]:
+    """The Trigger with the spec to run: TriggerTemplate ``use`` entries expanded.
+
+    The plugin stores the expansion in an annotation when it writes the Trigger, so a
+    runner in the cluster needs no access to TriggerTemplates. Without the annotation
+    (a file given to ``--file``, or a Trigger written by plain kubectl) the runner
+    expands ``use`` entries itself, reading the templates with its own credentials.
+    """
+    import json
+
+    from runner import ANNOTATION_EXPANDED_SPEC
+    from runner.spec.errors import SpecError
+
+    meta = trigger.get("metadata") or {}
+    stored = (meta.get("annotations") or {}).get(ANNOTATION_EXPANDED_SPEC)
+    if stored is not None:
+        field = f"metadata.annotations[{ANNOTATION_EXPANDED_SPEC}]"
+        try:
+            spec = json.loads(stored)
+        except ValueError:
+            raise SpecError(
+                field, "is not JSON", "apply the Trigger again with kubectl trigger apply"
+            ) from None
+        if not isinstance(spec, dict):
+            raise SpecError(
+                field,
+                "must hold a JSON object",
+                "apply the Trigger again with kubectl trigger apply",
+            )
+        return {**trigger, "spec": spec}
+    if '"use"' not in json.dumps(trigger.get("spec")):
+        return trigger
+    from runner import API_VERSION
+    from runner.kube.errors import ApiError
+    from runner.spec.expand import expand_uses
+
+    templates = client.resource(API_VERSION, "TriggerTemplate")
+    namespace = meta.get("namespace") or "default"
+
+    def fetch(name: str) -> dict[str, Any]:
+        try:
+            return dict(client.get(templates, name, namespace=namespace))
+        except ApiError as exc:
+            raise LookupError(f"TriggerTemplate {namespace}/{name}: {exc}") from None
+
+    try:
+        spec = expand_uses(trigger.get("spec") or {}, fetch)
+    except LookupError as exc:
+        raise SpecError(
+            "spec", str(exc.args[0] if exc.args else exc), "create the TriggerTemplate"
+        ) from None
+    return {**trigger, "spec": spec}
 
 
 def source_digest(trigger: dict[str, Any]) -> str:

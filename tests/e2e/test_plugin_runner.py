@@ -123,3 +123,30 @@ def test_flagship_example_end_to_end(cluster: Cluster, namespace: str) -> None:
         )
         == []
     )
+
+
+TEMPLATE_EXAMPLE = EXAMPLE.with_name("template-shared-actions.yaml")
+
+
+def test_runner_runs_the_template_expansion(cluster: Cluster, namespace: str) -> None:
+    """The Trigger's spec says ``use: log-change``; the runner runs what it expands to."""
+    name = "log-secret-changes"
+    plugin(cluster, "create", "-f", str(TEMPLATE_EXAMPLE), "-n", namespace)
+    wait_until(lambda: running_pod(cluster, namespace, name), 60, "the runner pod Running")
+
+    def ready() -> bool:
+        trig = get_or_none(cluster, "trigger", name, "-n", namespace) or {}
+        conditions = (trig.get("status") or {}).get("conditions") or []
+        return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+    wait_until(ready, 60, "the runner to report Ready (it parsed the expanded spec)")
+    cluster.kubectl("create", "secret", "generic", "db-pass", "-n", namespace, "--from-literal=p=x")
+
+    def logged() -> list[dict]:
+        out = plugin(cluster, "logs", name, "-n", namespace).stdout
+        lines = [json.loads(line) for line in out.splitlines() if line.strip()]
+        return [entry for entry in lines if entry.get("message") == "create Secret db-pass"]
+
+    entries = wait_until(logged, 30, "the template's log action to log the new Secret")
+    assert len(entries) == 1
+    plugin(cluster, "delete", "-f", str(TEMPLATE_EXAMPLE), "-n", namespace)
