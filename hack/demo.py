@@ -18,7 +18,9 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "restart-on-configmap-change.yaml"
@@ -27,7 +29,10 @@ NAMESPACE = "demo"
 WORKLOAD = """
 apiVersion: v1
 kind: ConfigMap
-metadata: {name: web-config, namespace: demo}
+metadata:
+  name: web-config
+  namespace: demo
+  labels: {triggers.kubectl-trigger.dev/restart-consumers: "true"}
 data: {greeting: hello}
 ---
 apiVersion: apps/v1
@@ -82,6 +87,11 @@ def kubectl_binary() -> str:
     return str(built) if built.exists() else (shutil.which("kubectl") or "kubectl")
 
 
+def quiet(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A polling command: run without echoing it."""
+    return subprocess.run(args, env=env, capture_output=True, text=True, timeout=30, check=False)
+
+
 def cluster_answers(kubectl: str, env: dict[str, str]) -> bool:
     if not env.get("KUBECONFIG"):
         return False
@@ -96,10 +106,10 @@ def cluster_answers(kubectl: str, env: dict[str, str]) -> bool:
     return proc.returncode == 0
 
 
-def wait_for(what: str, check: object, timeout: float = 90) -> None:
+def wait_for(what: str, check: Callable[[], object], timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
+        if check():
             return
         time.sleep(1)
     raise SystemExit(f"demo: timed out after {timeout:.0f}s waiting for {what}")
@@ -133,61 +143,43 @@ def main() -> None:
     run([*plugin, "apply", "-n", NAMESPACE, "-f", str(EXAMPLE)], env=env)
     name = _trigger_name()
 
+    def trigger_status() -> dict[str, Any]:
+        proc = quiet([kubectl, "get", "trigger", name, "-n", NAMESPACE, "-o", "json"], env)
+        return json.loads(proc.stdout).get("status", {}) if proc.returncode == 0 else {}
+
     def runner_watching() -> bool:
-        proc = subprocess.run(
-            [kubectl, "get", "trigger", name, "-n", NAMESPACE, "-o", "json"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            return False
-        conditions = json.loads(proc.stdout).get("status", {}).get("conditions", [])
+        conditions = trigger_status().get("conditions", [])
         return any(c["type"] == "Watching" and c["status"] == "True" for c in conditions)
 
     wait_for("the runner to be watching", runner_watching)
     run([*plugin, "get", "-n", NAMESPACE], env=env)
 
+    def restarted(deployment: str) -> str:
+        path = "{.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt}"
+        cmd = [kubectl, "-n", NAMESPACE, "get", "deployment", deployment, "-o", f"jsonpath={path}"]
+        return quiet(cmd, env).stdout.strip()
+
+    before = {d: restarted(d) for d in ("web", "unrelated")}
+    fired_before = trigger_status().get("counters", {}).get("eventsMatched", 0)
     step("Change the ConfigMap")
-    run(
-        [
-            kubectl,
-            "-n",
-            NAMESPACE,
-            "patch",
-            "configmap",
-            "web-config",
-            "--type=merge",
-            "-p",
-            '{"data":{"greeting":"hello again"}}',
-        ],
-        env=env,
+    greeting = json.dumps({"data": {"greeting": f"hello at {time.strftime('%H:%M:%S')}"}})
+    run([kubectl, "-n", NAMESPACE, "patch", "configmap", "web-config", "-p", greeting], env=env)
+    wait_for("deployment/web to be restarted", lambda: restarted("web") != before["web"], 60)
+    wait_for(
+        "the Trigger's status to count the firing",
+        lambda: trigger_status().get("counters", {}).get("eventsMatched", 0) > fired_before,
+        30,
     )
 
-    def restarted(deployment: str) -> str:
-        proc = run(
-            [
-                kubectl,
-                "-n",
-                NAMESPACE,
-                "get",
-                "deployment",
-                deployment,
-                "-o",
-                "jsonpath={.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/"
-                "restartedAt}",
-            ],
-            env=env,
-            check=False,
-        )
-        return proc.stdout.strip()
-
-    wait_for("deployment/web to be restarted", lambda: restarted("web"), timeout=60)
     step("deployment/web was restarted; deployment/unrelated was not")
-    print(f"web restartedAt={restarted('web')!r}, unrelated restartedAt={restarted('unrelated')!r}")
+    for deployment in ("web", "unrelated"):
+        now = restarted(deployment)
+        verdict = "restarted" if now != before[deployment] else "untouched"
+        print(f"deployment/{deployment}: {verdict} (restartedAt={now or '<none>'})")
+    if restarted("unrelated") != before["unrelated"]:
+        raise SystemExit("demo: deployment/unrelated was restarted too; that is a bug")
     run([*plugin, "get", "-n", NAMESPACE, "-o", "wide"], env=env)
-    run([*plugin, "logs", name, "-n", NAMESPACE, "--tail", "5"], env=env)
+    run([*plugin, "logs", name, "-n", NAMESPACE, "--tail", "3"], env=env)
     print("\nDone. Clean up with: kubectl trigger delete -n demo --all; python -m devcluster down")
 
 
