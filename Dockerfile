@@ -1,0 +1,12 @@
+# The runner image (ghcr.io/kubectl-trigger/runner): the runner package and urllib3, no plugin.
+# Built by the release; not exercised here (no container engine on the dev machines: the
+# local control plane's pod emulator runs `python -m runner` from the checkout instead).
+FROM python:3.11-slim
+# tzdata: zoneinfo needs a time-zone database for cron sources with a timeZone.
+RUN python -m pip install --no-cache-dir "urllib3>=2,<3" tzdata
+COPY runner/ /app/runner/
+WORKDIR /app
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+# A numeric non-root user, as Pod Security "restricted" requires.
+USER 65532:65532
+ENTRYPOINT ["python", "-m", "runner"]
