@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from runner.spec.errors import SpecError
+from runner.spec.errors import SpecError, type_name
 
 
 def mapping(raw: Any, field: str) -> Mapping[str, Any]:
@@ -106,18 +106,6 @@ def exactly_one(raw: Mapping[str, Any], field: str, keys: Collection[str]) -> st
         found = f"got {', '.join(present)}" if present else "got none"
         raise SpecError(field, f"needs exactly one of {listed}; {found}")
     return present[0]
-
-
-def type_name(value: Any) -> str:
-    """A YAML-ish name for the type of ``value``, for error messages."""
-    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
-    if value is None:
-        return "null"
-    if isinstance(value, Mapping):
-        return "an object"
-    if isinstance(value, list):
-        return "a list"
-    return names.get(type(value), type(value).__name__)
 
 
 def _nonempty(value: Any, field: str) -> str:

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from runner.filters import compare, logic, order, presence
-from runner.filters.base import FilterError, GroupOperator, PathOperator, Predicate, type_name
-from runner.spec.errors import SpecError, SpecErrors
+from runner.filters.base import FilterError, GroupOperator, PathOperator, Predicate
+from runner.spec.errors import SpecError, SpecErrors, type_name
 from runner.spec.jsonpath import compile_path
 
 __all__ = [

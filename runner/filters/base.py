@@ -31,20 +31,3 @@ class FilterError(Exception):
 def as_text(value: Any) -> str:
     """A selected value as filters compare it: kubectl's rendering (strings as-is)."""
     return value if type(value) is str else render_value(value)
-
-
-def type_name(value: Any) -> str:
-    """A YAML-ish name for the type of ``value``, for error messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return type(value).__name__

@@ -12,8 +12,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from runner.filters.base import PathOperator, Predicate, as_text, type_name
-from runner.spec.errors import SpecError
+from runner.filters.base import PathOperator, Predicate, as_text
+from runner.spec.errors import SpecError, type_name
 from runner.spec.jsonpath import JsonPath, render_value
 
 

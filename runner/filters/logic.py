@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from runner.filters.base import GroupOperator, Predicate, type_name
-from runner.spec.errors import SpecError, SpecErrors
+from runner.filters.base import GroupOperator, Predicate
+from runner.spec.errors import SpecError, SpecErrors, type_name
 
 
 def compile_list(

@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from runner.filters.base import FilterError, PathOperator, Predicate, type_name
-from runner.spec.errors import SpecError
+from runner.filters.base import FilterError, PathOperator, Predicate
+from runner.spec.errors import SpecError, type_name
 from runner.spec.jsonpath import JsonPath
 from runner.spec.quantities import parse_quantity
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from runner.filters.base import PathOperator, Predicate, type_name
-from runner.spec.errors import SpecError
+from runner.filters.base import PathOperator, Predicate
+from runner.spec.errors import SpecError, type_name
 from runner.spec.jsonpath import JsonPath
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 
 class SpecError(ValueError):
     """One problem in a Trigger spec, at a field path like ``spec.actions[1].webhook.url``."""
@@ -32,3 +35,20 @@ class SpecErrors(ValueError):
     def __init__(self, errors: list[SpecError]) -> None:
         self.errors = errors
         super().__init__("\n".join(str(e) for e in errors))
+
+
+def type_name(value: Any) -> str:
+    """A YAML-ish name for the type of ``value``, for "must be X, got Y" messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__

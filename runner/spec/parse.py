@@ -22,7 +22,7 @@ from runner.filters import compile_filters
 from runner.filters.base import Predicate
 from runner.spec.cron import parse_cron
 from runner.spec.durations import parse_duration
-from runner.spec.errors import SpecError, SpecErrors
+from runner.spec.errors import SpecError, SpecErrors, type_name
 from runner.spec.jsonpath import JsonPath, compile_path
 from runner.spec.model import (
     DEFAULT_TIME_ZONE,
@@ -100,26 +100,10 @@ class _Errors:
         return None
 
 
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return type(value).__name__
-
-
 def _mapping(value: Any, field: str, errors: _Errors, what: str = "a mapping") -> Mapping[str, Any]:
     """``value`` if it is a mapping (with string keys); else records an error and returns {}."""
     if not isinstance(value, Mapping):
-        errors.add(field, f"must be {what}, got {_type_name(value)}")
+        errors.add(field, f"must be {what}, got {type_name(value)}")
         return {}
     bad = [key for key in value if not isinstance(key, str)]
     if bad:
@@ -158,7 +142,7 @@ def _str(
             errors.add(path, "is required")
         return default
     if not isinstance(value, str):
-        errors.add(path, f"must be a string, got {_type_name(value)}")
+        errors.add(path, f"must be a string, got {type_name(value)}")
         return default
     if not value.strip():
         errors.add(path, "must not be empty")
@@ -171,7 +155,7 @@ def _bool(m: Mapping[str, Any], key: str, field: str, errors: _Errors, default: 
     if value is None:
         return default
     if not isinstance(value, bool):
-        errors.add(_join(field, key), f"must be true or false, got {_type_name(value)}")
+        errors.add(_join(field, key), f"must be true or false, got {type_name(value)}")
         return default
     return value
 
@@ -183,7 +167,7 @@ def _int(
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int):
-        errors.add(_join(field, key), f"must be a whole number, got {_type_name(value)}")
+        errors.add(_join(field, key), f"must be a whole number, got {type_name(value)}")
         return default
     if not low <= value <= high:
         errors.add(_join(field, key), f"must be between {low} and {high}, got {value}")
@@ -198,7 +182,7 @@ def _number(
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        errors.add(_join(field, key), f"must be a number, got {_type_name(value)}")
+        errors.add(_join(field, key), f"must be a number, got {type_name(value)}")
         return default
     if value <= low:
         errors.add(_join(field, key), f"must be greater than {low:g}, got {value}")
@@ -222,7 +206,7 @@ def _str_list(m: Mapping[str, Any], key: str, field: str, errors: _Errors) -> li
         return None
     if not isinstance(value, list):
         fix = f"write {key}: [{value}]" if isinstance(value, str) else None
-        errors.add(path, f"must be a list of strings, got {_type_name(value)}", fix)
+        errors.add(path, f"must be a list of strings, got {type_name(value)}", fix)
         return None
     if not value:
         errors.add(path, "must not be an empty list", f"omit {key} to use the default")
@@ -230,7 +214,7 @@ def _str_list(m: Mapping[str, Any], key: str, field: str, errors: _Errors) -> li
     good: list[str] = []
     for i, item in enumerate(value):
         if not isinstance(item, str) or not item.strip():
-            errors.add(f"{path}[{i}]", f"must be a non-empty string, got {_type_name(item)}")
+            errors.add(f"{path}[{i}]", f"must be a non-empty string, got {type_name(item)}")
         else:
             good.append(item)
     return good if len(good) == len(value) else None
@@ -251,7 +235,7 @@ def parse_trigger(
     """
     errors = _Errors()
     if not isinstance(obj, Mapping):
-        raise SpecErrors([SpecError("", f"a Trigger must be a mapping, got {_type_name(obj)}")])
+        raise SpecErrors([SpecError("", f"a Trigger must be a mapping, got {type_name(obj)}")])
     _known(obj, "", _TOP, errors)
     api_version = obj.get("apiVersion")
     if api_version != API_VERSION:
@@ -311,11 +295,11 @@ def _metadata(raw: Any, errors: _Errors, default_namespace: str) -> tuple[str, s
         errors.add("metadata.namespace", f"{namespace!r} is not a valid namespace name")
     generation = meta.get("generation", 0)
     if isinstance(generation, bool) or not isinstance(generation, int):
-        errors.add("metadata.generation", f"must be a whole number, got {_type_name(generation)}")
+        errors.add("metadata.generation", f"must be a whole number, got {type_name(generation)}")
         generation = 0
     uid = meta.get("uid", "")
     if not isinstance(uid, str):
-        errors.add("metadata.uid", f"must be a string, got {_type_name(uid)}")
+        errors.add("metadata.uid", f"must be a string, got {type_name(uid)}")
         uid = ""
     return name, namespace, generation, uid
 
@@ -332,7 +316,7 @@ def _source(raw: Any, namespace: str, errors: _Errors) -> Source | None:
         )
         return None
     if not isinstance(raw, Mapping):
-        errors.add("spec.source", f"must be a mapping, got {_type_name(raw)}")
+        errors.add("spec.source", f"must be a mapping, got {type_name(raw)}")
         return None
     src = _mapping(raw, "spec.source", errors)
     _known(src, "spec.source", _SOURCES, errors)
@@ -528,7 +512,7 @@ def _actions(
         )
         return ()
     if not isinstance(raw, list):
-        errors.add("spec.actions", f"must be a list of actions, got {_type_name(raw)}")
+        errors.add("spec.actions", f"must be a list of actions, got {type_name(raw)}")
         return ()
     if not raw:
         errors.add("spec.actions", "must list at least one action")
@@ -559,7 +543,7 @@ def _action(
 ) -> tuple[str | None, str, Any, str] | None:
     field = f"spec.actions[{i}]"
     if not isinstance(item, Mapping):
-        errors.add(field, f"must be a mapping with one action key, got {_type_name(item)}")
+        errors.add(field, f"must be a mapping with one action key, got {type_name(item)}")
         return None
     if "use" in item:
         errors.add(
@@ -597,7 +581,7 @@ def _action(
     key = keys[0]
     value = item[key]
     if not isinstance(value, Mapping):
-        errors.add(f"{field}.{key}", f"must be a mapping, got {_type_name(value)}")
+        errors.add(f"{field}.{key}", f"must be a mapping, got {type_name(value)}")
         return None
     config = errors.attempt(registry[key].parse, value, f"{field}.{key}", ctx)
     if config is None:
@@ -666,7 +650,7 @@ def _resources(raw: Any, field: str, errors: _Errors) -> dict[str, Any]:
         for name, amount in amounts.items():
             path = f"{field}.{part}.{name}"
             if isinstance(amount, bool) or not isinstance(amount, (str, int, float)):
-                errors.add(path, f"must be a quantity like 64Mi or 100m, got {_type_name(amount)}")
+                errors.add(path, f"must be a quantity like 64Mi or 100m, got {type_name(amount)}")
                 continue
             errors.attempt(parse_quantity, amount, path)
         out[part] = dict(amounts)

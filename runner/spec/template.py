@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from runner.spec.errors import SpecError
+from runner.spec.errors import SpecError, type_name
 from runner.spec.jsonpath import render_value
 
 #: the names a placeholder path may start with (Event.template_data's keys)
@@ -234,7 +234,7 @@ def compile_url(text: str, field: str = "", roots: tuple[str, ...] = ROOTS) -> T
 
 def _require_str(text: Any, field: str) -> None:
     if not isinstance(text, str):
-        raise SpecError(field, f"a template must be a string, got {_type_name(text)}")
+        raise SpecError(field, f"a template must be a string, got {type_name(text)}")
 
 
 # -- structured templates -------------------------------------------------------------------
@@ -286,7 +286,7 @@ def _compile_node(value: Any, field: str, roots: tuple[str, ...]) -> _Getter:
         return lambda data: [build(data) for build in builders]
     raise SpecError(
         field,
-        f"unsupported value of type {_type_name(value)} in a template",
+        f"unsupported value of type {type_name(value)} in a template",
         "use strings, numbers, booleans, null, lists and mappings (quote dates)",
     )
 
@@ -325,9 +325,3 @@ def _copy(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_copy(v) for v in value]
     return value
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    return type(value).__name__

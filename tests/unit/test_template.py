@@ -195,7 +195,7 @@ def test_bad_json_text() -> None:
 def test_templates_must_be_strings() -> None:
     with pytest.raises(SpecError) as info:
         compile_text(5, "f")  # type: ignore[arg-type]
-    assert info.value.message == "a template must be a string, got int"
+    assert info.value.message == "a template must be a string, got a number"
 
 
 def test_placeholders_lists_paths_and_allows_other_roots() -> None:
