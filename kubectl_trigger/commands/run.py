@@ -17,11 +17,19 @@ from kubectl_trigger import options
 PrintOnly = Annotated[
     bool, typer.Option("--print-command", help="Print the runner command instead of running it.")
 ]
+MetricsAddress = Annotated[
+    str,
+    typer.Option(
+        "--metrics-address",
+        help="host:port for /metrics, /healthz, /readyz; port 0 picks a free one, '' turns it off.",
+    ),
+]
 
 
 def run(
     filename: options.Files = [],  # noqa: B006 - typer reads the default, never mutates it
     print_command: PrintOnly = False,
+    metrics_address: MetricsAddress = "127.0.0.1:0",
     kubeconfig: options.Kubeconfig = None,
     context: options.Context = None,
     namespace: options.Namespace = None,
@@ -52,6 +60,7 @@ def run(
         or str(Path.home() / ".kube" / "config")
     )
     argv = [sys.executable, "-m", "runner", "--file", path, "--kubeconfig", config]
+    argv += ["--metrics-address", metrics_address]
     if context:
         argv += ["--context", context]
     if print_command:

@@ -8,6 +8,10 @@ itself runs in test_plugin_runner.py.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +23,7 @@ from tests.e2e.plugin_support import (
     installed,  # noqa: F401 - fixture
     labelled,
     plugin,
+    plugin_argv,
     running_pod,
     trigger_yaml,
     wait_until,
@@ -344,7 +349,52 @@ def test_run_prints_the_runner_command(cluster: Cluster, namespace: str) -> None
     ).stdout
     argv = out.split()
     assert argv[1:4] == ["-m", "runner", "--file"]
-    assert argv[5:] == ["--kubeconfig", cluster.kubeconfig]
+    assert argv[5:] == ["--kubeconfig", cluster.kubeconfig, "--metrics-address", "127.0.0.1:0"]
     body = json.loads(Path(argv[4]).read_text())
     assert (body["metadata"]["name"], body["metadata"]["namespace"]) == ("web", namespace)
     assert body["spec"] == SPEC
+
+
+def test_run_fires_in_the_foreground_and_stops_on_ctrl_c(cluster: Cluster, namespace: str) -> None:
+    """``run`` is the runner with the user's credentials: it fires, and Ctrl-C stops it cleanly."""
+    spec = {
+        "source": {"resource": {"apiVersion": "v1", "kind": "ConfigMap", "events": ["update"]}},
+        "actions": [{"log": {"message": "changed {{ .object.metadata.name }}"}}],
+    }
+    cluster.kubectl("create", "configmap", "watched", "-n", namespace, "--from-literal=a=1")
+    env = {**os.environ, "KUBECONFIG": cluster.kubeconfig, "LOG_FORMAT": "json"}
+    proc = subprocess.Popen(
+        [*plugin_argv(), "run", "-f", "-", "-n", namespace],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    assert proc.stdin and proc.stdout
+    proc.stdin.write(trigger_yaml("dev", spec))
+    proc.stdin.close()
+    lines: list[dict] = []
+
+    def read_until(message: str) -> dict:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()  # type: ignore[union-attr]
+            if not line:
+                break
+            lines.append(json.loads(line))
+            if lines[-1]["message"].startswith(message):
+                return lines[-1]
+        pytest.fail(f"the runner never logged {message!r}; it logged {lines}")
+
+    try:
+        read_until("watching ConfigMap in " + namespace)
+        cluster.kubectl(
+            "patch", "configmap", "watched", "-n", namespace, "-p", '{"data":{"a":"2"}}'
+        )
+        read_until("changed watched")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+    finally:
+        proc.kill()
+    assert [e["message"] for e in lines].count("changed watched") == 1
