@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 # Go is preinstalled at /usr/local/go on our machines; devcluster.build needs it.
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: venv binaries test demo cluster-up cluster-down lint
+.PHONY: venv binaries test demo cluster-up cluster-down lint crd
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,3 +39,9 @@ cluster-down: venv
 lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+# The CRD manifest and its packaged copy, generated from kubectl_trigger/crd.py
+# (tests/unit/test_plugin_crd.py fails when either is stale).
+crd: venv
+	$(PY) -m kubectl_trigger.crd > manifests/crd.yaml
+	cp manifests/crd.yaml kubectl_trigger/manifests/crd.yaml

@@ -2,14 +2,22 @@
 
 The schema is written once here, as data, so the API server itself rejects a
 malformed Trigger (``kubectl apply`` of a bad spec fails, not only the plugin's
-own validation). It is a structural schema: no ``$ref`` and no recursion, so
-nested filter groups, patch bodies, object templates and webhook bodies, whose
-shape the schema cannot express, are ``x-kubernetes-preserve-unknown-fields``.
-Rules across fields ("exactly one of") are CEL validations.
+own validation). It mirrors the runner's parser (``runner.spec.parse`` and the
+action modules): the same fields, enums, ranges and patterns, so whatever the
+parser accepts the API server stores unchanged, and what the parser rejects
+the server rejects too wherever a schema can say so. tests/unit/
+test_plugin_crd_schema.py holds the two together field by field.
 
-``python -m kubectl_trigger.crd > manifests/crd.yaml`` writes the manifest; the
-same text is shipped as package data (kubectl_trigger/manifests/crd.yaml) for
-``kubectl trigger install``; a unit test fails when either copy is stale.
+It is a structural schema: no ``$ref`` and no recursion, so nested filter
+groups, patch bodies, object templates, webhook bodies and value sources (a
+string *or* an object), whose shape the schema cannot express, are
+``x-kubernetes-preserve-unknown-fields``. Rules across fields ("exactly one
+of", "consumers needs a ConfigMap or Secret source") are CEL validations; CEL
+cannot see untyped fields, so rules only involve typed ones.
+
+``make crd`` (``python -m kubectl_trigger.crd > manifests/crd.yaml``) writes the
+manifest and copies it to kubectl_trigger/manifests/crd.yaml, the package data
+``kubectl trigger install`` applies; a unit test fails when either copy is stale.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ VERSION = "v1alpha1"
 TRIGGER_PLURAL = "triggers"
 TEMPLATE_PLURAL = "triggertemplates"
 MAX_ITEMS = 64  # bounds lists so the CEL cost estimate stays within the server's budget
+MAX_DURATION = 64  # characters: bounds duration strings for the same reason
 
 # --- schema building blocks -------------------------------------------------------------
 
@@ -40,22 +49,24 @@ def boolean(description: str = "") -> Schema:
     return _described({"type": "boolean"}, description)
 
 
-def integer(description: str = "", minimum: int | None = None) -> Schema:
-    """An integer field, optionally bounded below."""
+def integer(
+    description: str = "", minimum: int | None = None, maximum: int | None = None
+) -> Schema:
+    """An integer field, optionally bounded."""
     schema: Schema = {"type": "integer", "format": "int64"}
     if minimum is not None:
         schema["minimum"] = minimum
+    if maximum is not None:
+        schema["maximum"] = maximum
     return _described(schema, description)
 
 
-def number(description: str = "") -> Schema:
-    """A number field."""
-    return _described({"type": "number"}, description)
-
-
-def int_or_string(description: str = "") -> Schema:
-    """A field that is an integer or a string (quantities, ports)."""
-    return _described({"x-kubernetes-int-or-string": True}, description)
+def number(description: str = "", above: float | None = None) -> Schema:
+    """A number field; ``above``: an exclusive lower bound."""
+    schema: Schema = {"type": "number"}
+    if above is not None:
+        schema |= {"minimum": above, "exclusiveMinimum": True}
+    return _described(schema, description)
 
 
 def anything(description: str = "") -> Schema:
@@ -63,11 +74,13 @@ def anything(description: str = "") -> Schema:
     return _described({"x-kubernetes-preserve-unknown-fields": True}, description)
 
 
-def array(items: Schema, description: str = "", min_items: int = 0) -> Schema:
-    """A list with bounded length."""
+def array(items: Schema, description: str = "", min_items: int = 0, unique: bool = False) -> Schema:
+    """A list with bounded length; ``unique``: no item twice (a set)."""
     schema: Schema = {"type": "array", "items": items, "maxItems": MAX_ITEMS}
     if min_items:
         schema["minItems"] = min_items
+    if unique:
+        schema["x-kubernetes-list-type"] = "set"
     return _described(schema, description)
 
 
@@ -78,32 +91,80 @@ def string_map(description: str = "", values: Schema | None = None) -> Schema:
     )
 
 
+def rule(cel: str, message: str, field: str = "") -> dict[str, str]:
+    """A CEL validation rule, its message, and the field the API server blames (``.timeout``)."""
+    return {"rule": cel, "message": message, **({"fieldPath": field} if field else {})}
+
+
 def obj(
     properties: dict[str, Schema],
     description: str = "",
     required: tuple[str, ...] = (),
     one_of: tuple[str, ...] = (),
     at_most_one_of: tuple[str, ...] = (),
+    rules: tuple[dict[str, str], ...] = (),
 ) -> Schema:
     """An object with known fields; ``one_of`` adds a CEL rule "exactly one of these"."""
     schema: Schema = {"type": "object", "properties": properties}
     if required:
         schema["required"] = list(required)
-    rules = []
+    checks = []
     if one_of:
-        rules.append(_count_rule(one_of, "==", f"exactly one of {', '.join(one_of)} must be set"))
+        checks.append(_count_rule(one_of, "==", f"exactly one of {', '.join(one_of)} must be set"))
     if at_most_one_of:
-        rules.append(
+        checks.append(
             _count_rule(at_most_one_of, "<=", f"at most one of {', '.join(at_most_one_of)}")
         )
-    if rules:
-        schema["x-kubernetes-validations"] = rules
+    checks += rules
+    if checks:
+        schema["x-kubernetes-validations"] = checks
     return _described(schema, description)
 
 
 def _count_rule(fields: tuple[str, ...], op: str, message: str) -> dict[str, str]:
-    terms = " + ".join(f"(has(self.{f}) ? 1 : 0)" for f in fields)
-    return {"rule": f"{terms} {op} 1", "message": message}
+    terms = " + ".join(f"({_set(f)} ? 1 : 0)" for f in fields)
+    return rule(f"{terms} {op} 1", message)
+
+
+def _set(field: str) -> str:
+    """CEL: ``field`` is set; a boolean flag (``consumers``) counts only when true."""
+    name = cel_name(field)
+    if field in FLAGS:
+        return f"(has(self.{name}) && self.{name})"
+    return f"has(self.{name})"
+
+
+#: CEL keywords; the API server exposes a field named like one as ``__name__``
+CEL_RESERVED = frozenset(
+    [
+        "true",
+        "false",
+        "null",
+        "in",
+        "as",
+        "break",
+        "const",
+        "continue",
+        "else",
+        "for",
+        "function",
+        "if",
+        "import",
+        "let",
+        "loop",
+        "package",
+        "namespace",
+        "return",
+        "var",
+        "void",
+        "while",
+    ]
+)
+
+
+def cel_name(field: str) -> str:
+    """How a CEL rule refers to property ``field`` (``namespace`` -> ``__namespace__``)."""
+    return f"__{field}__" if field in CEL_RESERVED else field
 
 
 def _described(schema: Schema, description: str) -> Schema:
@@ -112,10 +173,60 @@ def _described(schema: Schema, description: str) -> Schema:
     return schema
 
 
-# --- the Trigger spec -------------------------------------------------------------------
+# --- patterns the runner's parser applies, in RE2 syntax --------------------------------
 
-DURATION = r"^\s*\+?(0|([0-9.]+(ns|us|µs|ms|s|m|h))+)\s*$"
+#: runner.spec.durations: "0", or number+unit repeated (1h30m, 1.5s, .5s); no sign but "+"
+DURATION = r"^\s*(0|\+?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h))+)\s*$"
+#: runner.spec.quantities (a sign is refused for runner resources): 2, 100m, 500Mi, 1e3
+QUANTITY = (
+    r"^\s*\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?\s*$"
+)
+#: runner.spec.parse: the source's apiVersion, kind and namespaces
+API_VERSION = r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?v[0-9]+((alpha|beta)[0-9]+)?$"
+KIND = r"^[A-Z][A-Za-z0-9]*$"
+NAMESPACE = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+ACTION_NAME = r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+#: runner.actions.targets: an action target's apiVersion and namespace
+TARGET_API_VERSION = r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?v[0-9]+[a-z0-9]*$"
+TARGET_NAMESPACE = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+#: runner.actions.email: a plain address, local@domain
+EMAIL = r"^[^@ <>,;\r\n\t]+@[^ <>,;\r\n\t]+$"
+#: runner.spec.expand: a TriggerTemplate parameter name
+PARAMETER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+NO_SPACE = r"^\S+$"
+
 EVENTS = ["create", "update", "delete"]
+#: boolean fields that mean "set" only when true (``consumers: false`` is the same as absent)
+FLAGS = ("consumers", "insecureSkipVerify")
+
+
+def nonempty(description: str = "", **extra: Any) -> Schema:
+    """A string that must not be empty."""
+    return string(description, minLength=1, **extra)
+
+
+def duration(description: str) -> Schema:
+    """A Go-style duration (``500ms``, ``30s``, ``1h30m``); bounded so CEL may compare it."""
+    return string(
+        description + " A duration: 500ms, 30s, 1h30m.", pattern=DURATION, maxLength=MAX_DURATION
+    )
+
+
+def positive_duration(field: str) -> dict[str, str]:
+    """CEL on the parent: ``field``, when set, is more than zero."""
+    name = cel_name(field)
+    return rule(
+        f"!has(self.{name}) || duration(self.{name}.trim()) > duration('0s')",
+        "must be more than 0s",
+        f".{field}",
+    )
+
+
+def quantity(description: str = "") -> Schema:
+    """A Kubernetes quantity: a whole number or a string (``64Mi``, ``100m``), not negative."""
+    return _described(
+        {"x-kubernetes-int-or-string": True, "pattern": QUANTITY, "minimum": 0}, description
+    )
 
 
 def value_source(description: str) -> Schema:
@@ -128,22 +239,32 @@ def value_source(description: str) -> Schema:
 
 
 def template(description: str) -> Schema:
-    """A template: text with ``{{ .path }}`` placeholders, or a YAML/JSON structure."""
+    """A structured template: YAML data inline, or JSON text; kept as written."""
     return anything(description + " A template: {{ .path }} placeholders take event values.")
 
 
-def target() -> Schema:
-    """The object an action acts on; omitted: the event's own object."""
+def text(description: str) -> Schema:
+    """A text template: a string with ``{{ .path }}`` placeholders."""
+    return string(description + " A template: {{ .path }} placeholders take event values.")
+
+
+def target(description: str) -> Schema:
+    """The objects a patch or delete acts on: by name or by label selector."""
     return obj(
         {
-            "apiVersion": string("API version of the target, e.g. apps/v1."),
-            "kind": string("Kind of the target, e.g. Deployment."),
-            "name": string("Name of the target (a template)."),
-            "selector": string("Label selector choosing targets."),
-            "namespace": string("Namespace of the target (default: the event object's)."),
+            "apiVersion": nonempty(
+                "API version of the target, e.g. apps/v1.", pattern=TARGET_API_VERSION
+            ),
+            "kind": nonempty("Kind of the target, e.g. Deployment."),
+            "name": nonempty("Name of the target (a template)."),
+            "selector": nonempty("Label selector choosing targets."),
+            "namespace": nonempty(
+                "Namespace of the target (default: the event object's).", pattern=TARGET_NAMESPACE
+            ),
         },
-        "The object to act on; omit it to act on the event's own object.",
-        at_most_one_of=("name", "selector"),
+        description,
+        required=("apiVersion", "kind"),
+        one_of=("name", "selector"),
     )
 
 
@@ -153,16 +274,50 @@ def workload_selection(kinds: list[str] | None, description: str) -> Schema:
     if kinds:
         props["kind"] = string("Workload kind.", enum=kinds)
     props |= {
-        "name": string("Name of the workload (a template)."),
-        "selector": string("Label selector choosing workloads."),
+        "name": nonempty("Name of the workload (a template)."),
+        "selector": nonempty("Label selector choosing workloads."),
         "consumers": boolean("Workloads that reference the event's object."),
-        "namespace": string("Namespace of the workloads (default: the event object's)."),
+        "namespace": nonempty(
+            "Namespace of the workloads (default: the event object's).", pattern=TARGET_NAMESPACE
+        ),
     }
     return obj(
         props,
         description,
         required=("kind",) if kinds else (),
         one_of=("name", "selector", "consumers"),
+        rules=(
+            rule(
+                f"!{_set('consumers')} || !{_set('namespace')}",
+                "cannot be combined with consumers (they are in the event object's namespace)",
+                ".namespace",
+            ),
+        ),
+    )
+
+
+def tls() -> Schema:
+    """How a webhook or SMTP server's certificate is verified."""
+    return obj(
+        {
+            "insecureSkipVerify": boolean("Skip certificate verification (for tests)."),
+            "caSecretRef": obj(
+                {
+                    "name": nonempty("Secret name."),
+                    "key": nonempty("Key holding the PEM CA bundle (default ca.crt)."),
+                },
+                "Trust only the CA bundle in this Secret.",
+                required=("name",),
+            ),
+        },
+        "TLS settings.",
+        rules=(
+            rule(
+                f"!({_set('insecureSkipVerify')} && has(self.caSecretRef))",
+                "insecureSkipVerify and caSecretRef cannot be combined",
+                ".caSecretRef",
+            ),
+        ),
     )
 
 
@@ -171,7 +326,7 @@ def chat(service: str) -> Schema:
     return obj(
         {
             "url": value_source(f"The {service} incoming-webhook URL."),
-            "text": template("The message."),
+            "text": text("The message."),
         },
         f"Post a message to {service}.",
         required=("url", "text"),
@@ -182,8 +337,11 @@ def use_ref(what: str) -> Schema:
     """``use: {name, with}``: a TriggerTemplate expanded at render time."""
     return obj(
         {
-            "name": string("TriggerTemplate name in the Trigger's namespace.", minLength=1),
-            "with": anything("Parameter values."),
+            "name": nonempty("TriggerTemplate name in the Trigger's namespace."),
+            "with": _described(
+                {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                "Parameter values, by parameter name.",
+            ),
         },
         f"Use a TriggerTemplate's {what}, expanded by the plugin.",
         required=("name",),
@@ -193,11 +351,11 @@ def use_ref(what: str) -> Schema:
 ACTION_SCHEMAS: dict[str, Schema] = {
     "patch": obj(
         {
-            "target": target(),
-            "type": string("Patch type.", enum=["merge", "json", "strategic"]),
-            "patch": template("The patch body (YAML or JSON text, or a structure)."),
+            "target": target("The objects to patch; omit it to patch the event's own object."),
+            "type": string("Patch type (default merge).", enum=["merge", "json", "strategic"]),
+            "patch": template("The patch: an object, a list of operations for json, or JSON text."),
         },
-        "Patch an object.",
+        "Patch objects.",
         required=("patch",),
     ),
     "apply": obj(
@@ -212,12 +370,12 @@ ACTION_SCHEMAS: dict[str, Schema] = {
     ),
     "delete": obj(
         {
-            "target": target(),
+            "target": target("The objects to delete."),
             "propagationPolicy": string(
                 "Deletion propagation.", enum=["Background", "Foreground", "Orphan"]
             ),
         },
-        "Delete an object.",
+        "Delete objects.",
         required=("target",),
     ),
     "rolloutRestart": workload_selection(
@@ -229,25 +387,18 @@ ACTION_SCHEMAS: dict[str, Schema] = {
     "webhook": obj(
         {
             "url": value_source("The URL."),
-            "method": string("HTTP method (default POST)."),
-            "headers": string_map("Request headers.", value_source("A header value.")),
-            "body": template("The request body."),
-            "contentType": string("Content-Type (default application/json)."),
-            "timeout": string("Request timeout (default 10s).", pattern=DURATION),
-            "tls": obj(
-                {
-                    "insecureSkipVerify": boolean("Skip certificate verification."),
-                    "caSecretRef": obj(
-                        {"name": string("Secret name."), "key": string("Key with the PEM CA.")},
-                        "CA bundle from a Secret.",
-                        required=("name", "key"),
-                    ),
-                },
-                "TLS settings.",
+            "method": string(
+                "HTTP method (default POST).", enum=["POST", "PUT", "PATCH", "GET", "DELETE"]
             ),
+            "headers": string_map("Request headers.", value_source("A header value.")),
+            "body": template("The request body (text for a non-JSON contentType)."),
+            "contentType": nonempty("Content-Type (default application/json)."),
+            "timeout": duration("Request timeout (default 10s)."),
+            "tls": tls(),
         },
         "Send an HTTP request.",
         required=("url",),
+        rules=(positive_duration("timeout"),),
     ),
     "slack": chat("Slack"),
     "teams": chat("Microsoft Teams"),
@@ -256,24 +407,45 @@ ACTION_SCHEMAS: dict[str, Schema] = {
         {
             "smtp": obj(
                 {
-                    "host": string("SMTP server host."),
-                    "port": integer("SMTP server port.", minimum=1),
-                    "security": string("Transport security.", enum=["starttls", "tls", "none"]),
+                    "host": nonempty("SMTP server host."),
+                    "port": integer("SMTP server port.", minimum=1, maximum=65535),
+                    "security": string(
+                        "Transport security (default starttls).", enum=["starttls", "tls", "none"]
+                    ),
                     "username": value_source("SMTP user name."),
                     "password": value_source("SMTP password."),
+                    "tls": tls(),
+                    "timeout": duration("Connection timeout (default 30s)."),
                 },
                 "The SMTP server.",
                 required=("host",),
+                rules=(
+                    positive_duration("timeout"),
+                    rule(
+                        "!(has(self.security) && self.security == 'none' && has(self.tls))",
+                        "has no effect with security: none",
+                        ".tls",
+                    ),
+                ),
             ),
-            "from": string("Sender address."),
-            "to": array(string(), "Recipients.", min_items=1),
-            "subject": template("Subject."),
-            "body": template("Body."),
+            "from": string("Sender address.", pattern=EMAIL),
+            "to": array(string(pattern=EMAIL), "Recipients.", min_items=1),
+            "subject": text("Subject."),
+            "body": text("Body (plain text)."),
         },
         "Send an e-mail.",
         required=("smtp", "from", "to"),
     ),
-    "log": obj({"message": template("The message.")}, "Log a line.", required=("message",)),
+    "log": obj(
+        {
+            "message": text("The message."),
+            "level": string(
+                "Log level (default info).", enum=["debug", "info", "warning", "error"]
+            ),
+        },
+        "Log a line.",
+        required=("message",),
+    ),
     "use": use_ref("actions"),
 }
 
@@ -283,11 +455,13 @@ COMPARISONS: dict[str, Schema] = {
     "exists": boolean("The path does (not) resolve to a value."),
     "equals": anything("The value, as kubectl prints it, equals this."),
     "notEquals": anything("The value exists and differs from this."),
-    "in": array(anything(), "The value is one of these."),
+    "in": array(anything(), "The value is one of these.", min_items=1),
     "matches": string("A regular expression the value matches (re.search)."),
     "greaterThan": anything("Numeric, quantity or timestamp comparison."),
     "lessThan": anything("Numeric, quantity or timestamp comparison."),
 }
+#: the operators CEL rules can see; the others are untyped (or, for in, hold untyped items)
+TYPED_OPERATORS = ("exists", "matches")
 
 
 def filter_item() -> Schema:
@@ -295,14 +469,14 @@ def filter_item() -> Schema:
     group = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
     return obj(
         {
-            "path": string("A JSONPath in kubectl syntax, e.g. {.metadata.labels.app}."),
+            "path": nonempty("A JSONPath in kubectl syntax, e.g. {.metadata.labels.app}."),
             **COMPARISONS,
             "all": _described(
-                {"type": "array", "maxItems": MAX_ITEMS, "items": dict(group)},
+                {"type": "array", "maxItems": MAX_ITEMS, "minItems": 1, "items": dict(group)},
                 "All of these filters hold.",
             ),
             "any": _described(
-                {"type": "array", "maxItems": MAX_ITEMS, "items": dict(group)},
+                {"type": "array", "maxItems": MAX_ITEMS, "minItems": 1, "items": dict(group)},
                 "At least one of these filters holds.",
             ),
             "not": _described(dict(group), "This filter does not hold."),
@@ -310,25 +484,22 @@ def filter_item() -> Schema:
         },
         "A comparison on a path, or a group.",
         one_of=("path", "all", "any", "not", "use"),
+        at_most_one_of=TYPED_OPERATORS,
+        rules=(
+            rule(
+                "has(self.path) || !(" + " || ".join(_set(op) for op in TYPED_OPERATORS) + ")",
+                "an operator needs path; a group takes no other fields",
+            ),
+        ),
     )
 
 
 def action_item() -> Schema:
-    """One action: exactly one action key, plus an optional name.
-
-    Each action's own fields keep unknown keys instead of pruning them: the
-    runner's parser (which the plugin runs before any write) is the authority on
-    action fields and rejects unknown ones with a did-you-mean, whereas pruning
-    would silently drop a field the schema has not caught up with.
-    """
-    keys = tuple(ACTION_SCHEMAS)
-    actions = {
-        k: {**v, "x-kubernetes-preserve-unknown-fields": True} for k, v in ACTION_SCHEMAS.items()
-    }
+    """One action: exactly one action key, plus an optional name."""
     return obj(
-        {"name": string("Name shown in status and Events."), **actions},
+        {"name": string("Name shown in status and Events.", pattern=ACTION_NAME), **ACTION_SCHEMAS},
         "One action; exactly one action key.",
-        one_of=keys,
+        one_of=tuple(ACTION_SCHEMAS),
     )
 
 
@@ -338,26 +509,46 @@ def source() -> Schema:
         {
             "resource": obj(
                 {
-                    "apiVersion": string("API version, e.g. v1 or apps/v1.", minLength=1),
-                    "kind": string("Kind, e.g. ConfigMap.", minLength=1),
-                    "namespaces": array(
-                        string(),
+                    "apiVersion": string("API version, e.g. v1 or apps/v1.", pattern=API_VERSION),
+                    "kind": string("Kind, e.g. ConfigMap.", pattern=KIND),
+                    "namespaces": _described(
+                        {
+                            **array(
+                                string(pattern=r"^(\*|[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)$"),
+                                min_items=1,
+                                unique=True,
+                            ),
+                            "x-kubernetes-validations": [
+                                rule("!('*' in self) || size(self) == 1", '"*" must be alone')
+                            ],
+                        },
                         'Namespaces to watch (default: the Trigger\'s); ["*"] for all.',
                     ),
-                    "labelSelector": string("Label selector sent to the API server."),
-                    "fieldSelector": string("Field selector sent to the API server."),
-                    "events": array(string(enum=EVENTS), "Event types (default: all three)."),
-                    "changed": array(string(), "An update fires only if one of these changed."),
+                    "labelSelector": nonempty("Label selector sent to the API server."),
+                    "fieldSelector": nonempty("Field selector sent to the API server."),
+                    "events": array(
+                        string(enum=EVENTS), "Event types (default: all three).", min_items=1
+                    ),
+                    "changed": array(
+                        nonempty(), "An update fires only if one of these changed.", min_items=1
+                    ),
                     "fireOnStart": boolean("Fire create for objects existing at start-up."),
                 },
                 "Watch objects of one kind.",
                 required=("apiVersion", "kind"),
+                rules=(
+                    rule(
+                        "!has(self.changed) || !has(self.events) || 'update' in self.events",
+                        "only applies to update events, and events does not include update",
+                        ".changed",
+                    ),
+                ),
             ),
             "cron": obj(
                 {
-                    "schedule": string("5-field cron or @hourly/@daily/...", minLength=1),
-                    "timeZone": string("IANA time zone (default UTC)."),
-                    "catchUpWindow": string("Missed-run window after a restart.", pattern=DURATION),
+                    "schedule": nonempty("5-field cron or @hourly/@daily/..."),
+                    "timeZone": nonempty("IANA time zone (default UTC)."),
+                    "catchUpWindow": duration("Missed-run window after a restart."),
                 },
                 "Fire on a schedule.",
                 required=("schedule",),
@@ -370,25 +561,37 @@ def source() -> Schema:
 
 def options() -> Schema:
     """Runner tuning: rate limit, retries, workers, queue size."""
+    initial = "(has(self.initialDelay) ? duration(self.initialDelay.trim()) : duration('1s'))"
+    maximum = "(has(self.maxDelay) ? duration(self.maxDelay.trim()) : duration('60s'))"
     return obj(
         {
             "rateLimit": obj(
                 {
-                    "perSecond": number("Sustained actions per second."),
-                    "burst": integer("Burst size.", minimum=1),
+                    "perSecond": number("Sustained actions per second.", above=0),
+                    "burst": integer("Burst size.", minimum=1, maximum=100_000),
                 },
                 "Limit on action runs.",
             ),
             "retry": obj(
                 {
-                    "attempts": integer("Attempts for a retryable failure.", minimum=1),
-                    "initialDelay": string("First back-off.", pattern=DURATION),
-                    "maxDelay": string("Longest back-off.", pattern=DURATION),
+                    "attempts": integer(
+                        "Tries for a retryable failure, the first included.", minimum=1, maximum=100
+                    ),
+                    "initialDelay": duration("First back-off (default 1s)."),
+                    "maxDelay": duration("Longest back-off (default 60s)."),
                 },
                 "Retries with exponential back-off and jitter.",
+                rules=(
+                    positive_duration("initialDelay"),
+                    rule(
+                        f"{maximum} >= {initial}",
+                        "must not be shorter than initialDelay",
+                        ".maxDelay",
+                    ),
+                ),
             ),
-            "workers": integer("Events handled in parallel.", minimum=1),
-            "queueSize": integer("Most queued keys.", minimum=1),
+            "workers": integer("Events handled in parallel.", minimum=1, maximum=64),
+            "queueSize": integer("Most queued keys.", minimum=1, maximum=1_000_000),
         },
         "Runner tuning.",
     )
@@ -396,10 +599,10 @@ def options() -> Schema:
 
 def runner_options() -> Schema:
     """The runner Deployment's image and resources."""
-    quantities = string_map("Resource quantities.", int_or_string())
+    quantities = string_map("Resource quantities.", quantity())
     return obj(
         {
-            "image": string("Runner image."),
+            "image": string("Runner image.", pattern=NO_SPACE),
             "resources": obj(
                 {"requests": quantities, "limits": dict(quantities)},
                 "Requests and limits of the runner container.",
@@ -409,8 +612,18 @@ def runner_options() -> Schema:
     )
 
 
+def _consumers(action: str) -> str:
+    """CEL over an action item ``a``: it is ``action`` with ``consumers: true``."""
+    return f"has(a.{action}) && has(a.{action}.consumers) && a.{action}.consumers"
+
+
 def trigger_spec() -> Schema:
-    """The Trigger's spec."""
+    """The Trigger's spec; rules across source and actions are the parser's, where CEL sees them."""
+    cron = "has(self.source) && has(self.source.cron)"
+    config_source = (
+        "has(self.source) && has(self.source.resource) && self.source.resource.apiVersion == 'v1'"
+        " && self.source.resource.kind in ['ConfigMap', 'Secret']"
+    )
     return obj(
         {
             "source": source(),
@@ -421,6 +634,30 @@ def trigger_spec() -> Schema:
         },
         "What to watch, which events matter, what to do.",
         required=("source", "actions"),
+        rules=(
+            rule(
+                f"!({cron}) || !has(self.filters) || size(self.filters) == 0",
+                "filters need an event object, and a cron source has none",
+                ".filters",
+            ),
+            rule(
+                f"!({cron}) || self.actions.all(a, !has(a.patch) || has(a.patch.target))",
+                "patch needs a target with a cron source (a cron event has no object)",
+                ".actions",
+            ),
+            rule(
+                f"!({cron}) || !self.actions.exists(a, {_consumers('rolloutRestart')}"
+                f" || {_consumers('bumpApplicationRevision')})",
+                "consumers needs a resource source (a cron event has no object to be consumed)",
+                ".actions",
+            ),
+            rule(
+                f"({config_source}) || {cron}"
+                f" || !self.actions.exists(a, {_consumers('rolloutRestart')})",
+                "rolloutRestart consumers needs a v1 ConfigMap or Secret source",
+                ".actions",
+            ),
+        ),
     )
 
 
@@ -544,28 +781,34 @@ def _crd(
 
 
 def template_spec() -> Schema:
-    """A TriggerTemplate: parameters plus reusable filters and/or actions."""
+    """A TriggerTemplate: parameters plus reusable filters and/or actions.
+
+    Filters and actions stay loose: a whole-leaf ``{{ .params.NAME }}`` takes its
+    argument's type at use, so an item is only checked once expanded.
+    """
     loose_list = {
         "type": "array",
         "maxItems": MAX_ITEMS,
         "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
     }
+    parameter = obj(
+        {
+            "name": string("Parameter name, an identifier (app_name).", pattern=PARAMETER),
+            "description": string("What it means."),
+            "default": anything("Value when not given."),
+            "required": boolean("Must be given in use.with."),
+        },
+        "A parameter, referenced as {{ .params.NAME }}.",
+        required=("name",),
+    )
     return obj(
         {
             "description": string("What the template is for."),
-            "parameters": array(
-                obj(
-                    {
-                        "name": string("Parameter name.", minLength=1),
-                        "description": string("What it means."),
-                        "default": anything("Value when not given."),
-                        "required": boolean("Must be given in use.with."),
-                    },
-                    "A parameter, referenced as {{ .params.NAME }}.",
-                    required=("name",),
-                ),
-                "Parameters.",
-            ),
+            "parameters": {
+                **array(parameter, "Parameters; each name once."),
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["name"],
+            },
             "filters": _described(dict(loose_list), "Filters (parameters substituted at use)."),
             "actions": _described(dict(loose_list), "Actions (parameters substituted at use)."),
         },

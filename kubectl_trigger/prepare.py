@@ -10,6 +10,7 @@ together; one bad document means nothing is created.
 from __future__ import annotations
 
 import copy
+import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from runner.kube.client import KubeClient
 
 Obj = dict[str, Any]
+#: a TriggerTemplate object's own fields (it has no status)
+TEMPLATE_FIELDS = ("apiVersion", "kind", "metadata", "spec")
 #: name -> a TriggerTemplate object (in the Trigger's namespace), or None if absent
 TemplateFetch = Callable[[str, str], Mapping[str, Any] | None]
 
@@ -122,8 +125,23 @@ def locate_kind(spec: Any, api_version: str, kind: str, path: str = "spec") -> s
     return None
 
 
-def _check_header(doc: Document) -> list[str]:
+def _unknown_fields(doc: Document) -> list[str]:
+    """Top-level keys the kind does not have: a typo (``spce:``) must not be dropped silently."""
+    from runner.spec.parse import TOP_LEVEL_FIELDS
+
+    allowed = TOP_LEVEL_FIELDS if doc.kind == "Trigger" else TEMPLATE_FIELDS
     problems = []
+    for key in doc.body:
+        if key in allowed:
+            continue
+        close = difflib.get_close_matches(str(key), allowed, n=1)
+        fix = f"did you mean {close[0]}?" if close else f"known fields: {', '.join(allowed)}"
+        problems.append(f"{key}: unknown field; {fix}")
+    return problems
+
+
+def _check_header(doc: Document) -> list[str]:
+    problems = _unknown_fields(doc)
     if doc.body.get("apiVersion") != API_VERSION:
         problems.append(f"apiVersion: must be {API_VERSION} (got {doc.body.get('apiVersion')!r})")
     meta = doc.body.get("metadata")

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from runner import API_GROUP
 
 if TYPE_CHECKING:
-    from runner.kube.client import KubeClient, ResourceInfo
+    from runner.kube.client import KubeClient
+    from runner.kube.discovery import ResourceInfo
 
 #: kind -> (group, version, plural, namespaced, subresources) of the kinds the plugin manages.
 KINDS: dict[str, tuple[str, str, str, bool, tuple[str, ...]]] = {
@@ -65,7 +66,7 @@ def resource_info(
     api_version: str, kind: str, plural: str, namespaced: bool, subresources: tuple[str, ...] = ()
 ) -> ResourceInfo:
     """A ResourceInfo built from known facts instead of discovery."""
-    from runner.kube.client import ResourceInfo
+    from runner.kube.discovery import ResourceInfo
 
     group, _, version = api_version.rpartition("/")
     return ResourceInfo(

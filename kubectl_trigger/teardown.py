@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from kubectl_trigger import derived, session
 from kubectl_trigger.errors import OperationFailed, translated
@@ -24,9 +24,10 @@ if TYPE_CHECKING:
 
 Obj = dict[str, Any]
 Report = Callable[[str], None]
+Propagation = Literal["Background", "Foreground", "Orphan"]
 
 #: kind -> propagation policy used when deleting it
-PROPAGATION = {"Deployment": "Foreground", "Trigger": "Background"}
+PROPAGATION: dict[str, Propagation] = {"Deployment": "Foreground", "Trigger": "Background"}
 
 
 def _delete(client: KubeClient, obj: Obj) -> None:

@@ -29,7 +29,7 @@ from runner.actions.targets import (
 from runner.event import Event
 from runner.kube.errors import ApiError, Conflict
 from runner.permissions import Permission
-from runner.spec.errors import SpecError
+from runner.spec.errors import SpecError, type_name
 from runner.spec.template import StructuredTemplate, placeholders
 
 _FIX = "e.g. template: {apiVersion: batch/v1, kind: Job, metadata: {generateName: job-}, spec: ...}"
@@ -55,7 +55,7 @@ def _parse(raw: Mapping[str, Any], field: str, *, generate_name: bool) -> Object
     template = parse_structured(spec["template"], tfield)
     body = template.source
     if not isinstance(body, Mapping):
-        raise SpecError(tfield, f"must be one object, got {fields.type_name(body)}", _FIX)
+        raise SpecError(tfield, f"must be one object, got {type_name(body)}", _FIX)
     for key in ("apiVersion", "kind"):
         value = fields.string(body, key, tfield)
         if "{{" in value:

@@ -20,7 +20,7 @@ from runner.actions.targets import Target, parse_target, resolve, summarize, tar
 from runner.event import Event
 from runner.kube.errors import ApiError
 from runner.permissions import Permission
-from runner.spec.errors import SpecError
+from runner.spec.errors import SpecError, type_name
 from runner.spec.template import StructuredTemplate
 
 PATCH_TYPES = ("merge", "json", "strategic")
@@ -60,7 +60,7 @@ def _check_shape(body: Any, patch_type: str, field: str) -> None:
         if not isinstance(body, Mapping):
             raise SpecError(
                 field,
-                f"a {patch_type} patch must be an object, got {fields.type_name(body)}",
+                f"a {patch_type} patch must be an object, got {type_name(body)}",
                 "use type: json for a list of operations",
             )
         return

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from runner.actions import fields
-from runner.spec.errors import SpecError
+from runner.spec.errors import SpecError, type_name
 from runner.spec.template import StructuredTemplate, compile_json_text, compile_structured
 
 
@@ -28,4 +27,4 @@ def parse_structured(raw: Any, field: str) -> StructuredTemplate:
             "is text that is not JSON; YAML text templates are not supported",
             "write the object inline as YAML (drop the '|'), or as JSON text",
         )
-    raise SpecError(field, f"must be an object or JSON text, got {fields.type_name(raw)}")
+    raise SpecError(field, f"must be an object or JSON text, got {type_name(raw)}")

@@ -15,7 +15,7 @@ from typing import Any
 from runner.actions import fields
 from runner.actions.base import ActionContext, ParseContext, PermanentActionError
 from runner.permissions import Permission
-from runner.spec.errors import SpecError
+from runner.spec.errors import SpecError, type_name
 
 _FIX = 'use {value: "..."} or {secretKeyRef: {name: my-secret, key: my-key}}'
 
@@ -101,7 +101,7 @@ def secret_permissions(
 
 def _literal(raw: Any, field: str, allow_empty: bool) -> str:
     if not isinstance(raw, str):
-        raise SpecError(field, f"must be a string, got {fields.type_name(raw)}", _FIX)
+        raise SpecError(field, f"must be a string, got {type_name(raw)}", _FIX)
     if not raw and not allow_empty:
         raise SpecError(field, "must not be empty", _FIX)
     return raw

@@ -38,6 +38,7 @@ from runner.spec.quantities import parse_quantity
 from runner.spec.selectors import parse_field_selector, parse_label_selector
 
 __all__ = [
+    "TOP_LEVEL_FIELDS",
     "ActionEntry",
     "CronSource",
     "Options",
@@ -49,7 +50,8 @@ __all__ = [
 
 T = TypeVar("T")
 
-_TOP = ("apiVersion", "kind", "metadata", "spec", "status")
+#: a Trigger object's own fields; any other top-level key is a typo (``spce:``)
+TOP_LEVEL_FIELDS = ("apiVersion", "kind", "metadata", "spec", "status")
 _SPEC = ("source", "filters", "actions", "options", "runner")
 _SOURCES = ("resource", "cron")
 _RESOURCE = (
@@ -236,7 +238,7 @@ def parse_trigger(
     errors = _Errors()
     if not isinstance(obj, Mapping):
         raise SpecErrors([SpecError("", f"a Trigger must be a mapping, got {type_name(obj)}")])
-    _known(obj, "", _TOP, errors)
+    _known(obj, "", TOP_LEVEL_FIELDS, errors)
     api_version = obj.get("apiVersion")
     if api_version != API_VERSION:
         errors.add(
@@ -649,9 +651,16 @@ def _resources(raw: Any, field: str, errors: _Errors) -> dict[str, Any]:
         amounts = _mapping(res[part], f"{field}.{part}", errors)
         for name, amount in amounts.items():
             path = f"{field}.{part}.{name}"
-            if isinstance(amount, bool) or not isinstance(amount, (str, int, float)):
+            if isinstance(amount, float):  # the CRD stores quantities as int-or-string
+                errors.add(
+                    path, f"{amount} is not a whole number", f'write it as a string: "{amount}"'
+                )
+                continue
+            if isinstance(amount, bool) or not isinstance(amount, (str, int)):
                 errors.add(path, f"must be a quantity like 64Mi or 100m, got {type_name(amount)}")
                 continue
-            errors.attempt(parse_quantity, amount, path)
+            value = errors.attempt(parse_quantity, amount, path)
+            if value is not None and value < 0:
+                errors.add(path, f"must not be negative, got {amount}")
         out[part] = dict(amounts)
     return out

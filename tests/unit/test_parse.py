@@ -435,6 +435,14 @@ def test_all_errors_are_collected_across_the_spec() -> None:
             {"runner": {"resources": {"limits": {"memory": "lots"}}}},
             "spec.runner.resources.limits.memory: invalid quantity 'lots'; write a number with an optional suffix, e.g. 2, 100m, 500Mi, 1.5Gi, 1e3",
         ),
+        (
+            {"runner": {"resources": {"requests": {"cpu": 0.5}}}},
+            'spec.runner.resources.requests.cpu: 0.5 is not a whole number; write it as a string: "0.5"',
+        ),
+        (
+            {"runner": {"resources": {"limits": {"cpu": "-100m"}}}},
+            "spec.runner.resources.limits.cpu: must not be negative, got -100m",
+        ),
         ({"runner": {"imag": "x"}}, "spec.runner.imag: unknown field; did you mean image?"),
     ],
 )

@@ -88,6 +88,29 @@ def test_wrong_kind_and_missing_name() -> None:
     assert code == 2 and "metadata.name: required" in err
 
 
+def test_unknown_top_level_fields_are_named_not_dropped() -> None:
+    typo = GOOD.replace("spec:", "spce:")
+    code, out, err = invoke("validate", "--offline", "-f", "-", input=typo)
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
+        "error: invalid input (2 problems); nothing was created or changed",
+        "  - <stdin>: spce: unknown field; did you mean spec?",
+        "  - <stdin>: spec: required; a mapping with source and actions",
+    ]
+    extra = GOOD + "sepc: {}\nlabels: {app: web}\n"
+    template = "apiVersion: triggers.kubectl-trigger.dev/v1alpha1\nkind: TriggerTemplate\n"
+    template += "metadata: {name: t}\nspec: {}\nstatus: {}\n"
+    code, out, err = invoke("validate", "--offline", "-f", "-", input=extra + "---\n" + template)
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
+        "error: invalid input (3 problems); nothing was created or changed",
+        "  - <stdin>#2: status: unknown field; known fields: apiVersion, kind, metadata, spec",
+        "  - <stdin>#1: sepc: unknown field; did you mean spec?",
+        "  - <stdin>#1: labels: unknown field; known fields: apiVersion, kind, metadata, spec, "
+        "status",
+    ]
+
+
 def test_namespace_flag_conflicting_with_document() -> None:
     doc = GOOD.replace("metadata: {name: web}", "metadata: {name: web, namespace: a}")
     code, _, err = invoke("validate", "--offline", "-f", "-", "-n", "b", input=doc)

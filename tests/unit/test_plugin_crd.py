@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_committed_crd_matches_generator(path: str) -> None:
     committed = (ROOT / path).read_text(encoding="utf-8")
     assert committed == crd.render_yaml(), (
-        f"{path} is stale: run `python -m kubectl_trigger.crd > {path}`"
+        f"{path} is stale: run `make crd`"
     )
 
 
