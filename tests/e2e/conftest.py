@@ -1,0 +1,30 @@
+"""Fixtures shared by the runner's end-to-end tests (the harness is in runner_support)."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Cluster
+from tests.e2e.runner_support import CRD_NAME, REPO, Runner
+
+
+@pytest.fixture(scope="module")
+def crd(cluster: Cluster) -> Cluster:
+    """The Trigger CRD (from manifests/crd.yaml), established."""
+    if cluster.kubectl("get", "crd", CRD_NAME, check=False).returncode != 0:
+        cluster.kubectl("apply", "-f", str(REPO / "manifests" / "crd.yaml"))
+    cluster.kubectl("wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=60s")
+    return cluster
+
+
+@pytest.fixture
+def runner(crd: Cluster, namespace: str, tmp_path: Path) -> Iterator[Runner]:
+    """A runner for the Trigger ``engine`` in the test's namespace (started by the test)."""
+    handle = Runner(crd, namespace, "engine", tmp_path)
+    yield handle
+    if handle.proc is not None and handle.proc.poll() is None:
+        handle.kill(signal.SIGTERM)
