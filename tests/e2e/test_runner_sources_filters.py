@@ -375,17 +375,26 @@ def test_label_and_field_selectors_are_applied_by_the_api_server(
     assert metric(by_field, "listed_objects_total") == 1
     assert metric(by_field, "indexed_objects") == 1
 
-    crd.kubectl("create", "configmap", "new-db", "-n", ns)
-    crd.kubectl("label", "configmap", "new-db", "-n", ns, "app=web", "tier=db")
+    def create_labelled(name: str, **labels: str) -> str:
+        body = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": name, "labels": labels},
+        }
+        out = crd.kubectl(
+            "create", "-n", ns, "-f", "-", "-o", "jsonpath={.metadata.resourceVersion}",
+            input=json.dumps(body),
+        )  # fmt: skip
+        return out.stdout.strip()
+
+    create_labelled("new-db", app="web", tier="db")
     patch_cm(crd, ns, "api", "2")
     patch_cm(crd, ns, "web-db", "2")
     rv_target = patch_cm(crd, ns, "target", "2")
-    create_cm(crd, ns, "new-web")  # not selected yet: app=web comes with the next call
-    rv_new = label_cm(crd, ns, "new-web", "app=web")
+    rv_new = create_labelled("new-web", app="web")
     rv_front = patch_cm(crd, ns, "web-front", "2")  # the sentinel for by-label
 
     settle_fired(by_field, Counter({("update", f"{ns}/target", rv_target): 1}), "by field")
-    # new-web enters the selection with its label: to this watch it is new, so it is a create
     settle_fired(
         by_label,
         Counter(
