@@ -8,7 +8,6 @@ endpoint ``kubectl logs`` uses, so no kubectl binary is needed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
@@ -95,30 +94,11 @@ def logs(
     if tail >= 0:
         query["tailLines"] = str(tail)
     path = f"/api/v1/namespaces/{ns}/pods/{pod['metadata']['name']}/log"
-    with translated(f"logs of pod {pod['metadata']['name']}"):
-        for chunk in _stream(client, path, query):
+    # the log is plain text and --follow keeps it open: read it as it arrives, no read timeout
+    with (
+        translated(f"logs of pod {pod['metadata']['name']}"),
+        client.stream("GET", path, query=query) as chunks,
+    ):
+        for chunk in chunks:
             sys.stdout.write(chunk.decode("utf-8", "replace"))
             sys.stdout.flush()
-
-
-def _stream(client: Any, path: str, query: dict[str, str]) -> Iterator[bytes]:
-    """The raw (text) answer of ``path``, chunk by chunk, without a read timeout.
-
-    The log endpoint answers plain text, not JSON, and ``--follow`` keeps it open,
-    so ``client.request`` does not fit. runner.kube has no public streaming call
-    yet: its transport (``_open``, which raises ApiErrors for non-2xx) is used
-    until it has one; a public ``stream`` is preferred when present.
-    """
-    import urllib3
-
-    public = getattr(client, "stream", None)
-    if public is not None:
-        yield from public("GET", path, query=query)
-        return
-    response = client._open(
-        "GET", path, query, None, "application/json", urllib3.Timeout(connect=10, read=None), True
-    )
-    try:
-        yield from response.stream(8192)
-    finally:
-        response.release_conn()

@@ -1,7 +1,7 @@
-"""A tiny Kubernetes API client over urllib3, shared by the runner and the plugin.
+"""A tiny Kubernetes API client over the standard library, shared by the runner and the plugin.
 
 Public names live here. Errors and configuration are plain stdlib and imported
-at once; the client (which pulls in urllib3 and ssl) is imported on first use,
+at once; the client (which pulls in http.client and ssl) is imported on first use,
 so code that only catches ``runner.kube.NotFound`` stays cheap. PyYAML is
 imported only when a kubeconfig is actually read.
 """

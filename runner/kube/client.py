@@ -1,10 +1,11 @@
-"""A small Kubernetes API client over urllib3, shared by the runner and the plugin.
+"""A small Kubernetes API client over the standard library, shared by the runner and the plugin.
 
 The official client costs 146 ms and 43 MiB to import; this one needs only
-urllib3, json and ssl, so the runner stays small and the plugin answers fast.
-It speaks plain REST: discovery maps kinds to URLs, every verb is one HTTP call,
-and failures become the ``runner.kube.errors`` tree. It holds no object cache
-and never reconnects a watch: list+watch+relist belongs to the caller.
+http.client, json and ssl (``runner.kube.transport`` pools the connections), so
+the runner stays small and the plugin answers fast. It speaks plain REST:
+discovery maps kinds to URLs, every verb is one HTTP call, and failures become
+the ``runner.kube.errors`` tree. It holds no object cache and never reconnects
+a watch: list+watch+relist belongs to the caller.
 """
 
 from __future__ import annotations
@@ -14,18 +15,17 @@ import threading
 from collections.abc import Iterator, Mapping
 from types import TracebackType
 from typing import Any, Literal
-from urllib.parse import quote, urlencode
-
-import urllib3
+from urllib.parse import quote, urlencode, urlsplit
 
 from runner.kube.auth import Credential, StaticSource, credential_source
 from runner.kube.config import ClientConfig, load_config
 from runner.kube.discovery import DiscoveryCache, ResourceInfo
 from runner.kube.errors import ApiError, ConnectionFailed, error_from_response
-from runner.kube.tls import pool_tls_kwargs
+from runner.kube.tls import tls_context, tls_settings
+from runner.kube.transport import ConnectionPool, HTTPException, Response, Timeout
 from runner.kube.watch import WatchStream
 
-__all__ = ["PATCH_CONTENT_TYPES", "KubeClient", "PatchType", "QueryValue"]
+__all__ = ["PATCH_CONTENT_TYPES", "ByteStream", "KubeClient", "PatchType", "QueryValue"]
 
 QueryValue = str | int | bool | None
 PatchType = Literal["merge", "json", "strategic", "apply"]
@@ -85,17 +85,21 @@ class KubeClient:
         self._user_agent = user_agent
         self._default_timeout = timeout
         self._max_connections = max_connections
-        url = urllib3.util.parse_url(config.server)
-        if url.scheme not in ("https", "http") or not url.host:
+        try:
+            url = urlsplit(config.server)
+            port = url.port
+        except ValueError:
+            url, port = None, None
+        if url is None or url.scheme not in ("https", "http") or not url.hostname:
             raise ValueError(f"server must be an http(s) URL, got {config.server!r}")
         self._scheme = url.scheme
-        self._host = url.host
-        self._port = url.port or (443 if url.scheme == "https" else 80)
+        self._host = url.hostname
+        self._port = port or (443 if url.scheme == "https" else 80)
         self._base_path = (url.path or "").rstrip("/")
         self._credentials = credential_source(config)
         self._refreshable = not isinstance(self._credentials, StaticSource)
         self._pool_lock = threading.Lock()
-        self._pool: urllib3.HTTPConnectionPool | None = None
+        self._pool: ConnectionPool | None = None
         self._pool_key: tuple[str | None, str | None] = (None, None)
         self._discovery = DiscoveryCache(lambda path: self.request("GET", path))
 
@@ -114,29 +118,29 @@ class KubeClient:
 
     # --- transport -----------------------------------------------------------------------
 
-    def _pool_for(self, cred: Credential) -> urllib3.HTTPConnectionPool:
-        """The pool for the credential's client certificate (an exec plugin may rotate it)."""
+    def _pool_for(self, cred: Credential) -> ConnectionPool:
+        """The pool for the credential's client certificate (an exec plugin may rotate it).
+
+        Raises:
+            OSError: the CA or client certificate cannot be loaded.
+        """
         key = (cred.cert_data, cred.key_data)
         with self._pool_lock:
             if self._pool is None or key != self._pool_key:
                 old = self._pool
-                common: dict[str, Any] = {
-                    "maxsize": self._max_connections,
-                    "block": False,
-                    "retries": False,
-                }
                 if self._scheme == "https":
-                    if self.config.insecure_skip_tls_verify:
-                        # asked for explicitly; urllib3 would warn on every request
-                        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-                    self._pool = urllib3.HTTPSConnectionPool(
+                    settings = tls_settings(self.config, cred.cert_data, cred.key_data)
+                    self._pool = ConnectionPool(
                         self._host,
                         self._port,
-                        **common,
-                        **pool_tls_kwargs(self.config, cred.cert_data, cred.key_data),
+                        tls=tls_context(settings),
+                        server_hostname=settings.get("server_hostname"),
+                        maxsize=self._max_connections,
                     )
                 else:
-                    self._pool = urllib3.HTTPConnectionPool(self._host, self._port, **common)
+                    self._pool = ConnectionPool(
+                        self._host, self._port, maxsize=self._max_connections
+                    )
                 self._pool_key = key
                 if old is not None:
                     old.close()  # closes idle connections only; in-flight ones finish
@@ -165,10 +169,10 @@ class KubeClient:
         query: Mapping[str, QueryValue] | None,
         body: bytes | None,
         content_type: str,
-        timeout: urllib3.Timeout,
-        stream: bool,
-    ) -> urllib3.BaseHTTPResponse:
-        """Send one request; a 2xx answer is returned, anything else raised as an ApiError.
+        timeout: Timeout,
+    ) -> Response:
+        """Send one request; a 2xx answer is returned with its body unread, anything else
+        raised as an ApiError (``ConnectionFailed`` when no answer arrived).
 
         A 401 with a refreshable credential (token file, exec plugin) is retried
         once with a fresh credential.
@@ -176,40 +180,32 @@ class KubeClient:
         url = self._url(path, query)
         for attempt in (1, 2):
             cred = self._credentials.get()
-            pool = self._pool_for(cred)
             try:
-                response = pool.urlopen(
+                response = self._pool_for(cred).request(
                     method,
                     url,
                     body=body,
                     headers=self._headers(cred, content_type if body is not None else None),
                     timeout=timeout,
-                    retries=False,
-                    redirect=False,
-                    assert_same_host=False,
-                    preload_content=not stream,
-                    release_conn=not stream,
                 )
-            except (urllib3.exceptions.HTTPError, OSError) as e:
+            except (HTTPException, OSError) as e:
                 raise ConnectionFailed(f"{method} {self.config.server}{path} failed: {e}") from e
             if 200 <= response.status < 300:
                 return response
             try:
-                data = response.data if not stream else response.read()
-            except (urllib3.exceptions.HTTPError, OSError):
+                data = response.read()
+            except (HTTPException, OSError):
                 data = b""
-            finally:
-                if stream:
-                    response.release_conn()
+                response.close()
             if response.status == 401 and attempt == 1 and self._refreshable:
                 self._credentials.invalidate()
                 continue
             raise error_from_response(response.status, data, response.headers)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _timeout(self, timeout: float | None) -> urllib3.Timeout:
+    def _timeout(self, timeout: float | None) -> Timeout:
         total = self._default_timeout if timeout is None else timeout
-        return urllib3.Timeout(connect=min(_CONNECT_TIMEOUT, total), read=total)
+        return Timeout(connect=min(_CONNECT_TIMEOUT, total), read=total)
 
     def request(
         self,
@@ -230,9 +226,13 @@ class KubeClient:
                 ``ConnectionFailed`` when no answer arrived.
         """
         response = self._open(
-            method, path, query, _encode_body(body), content_type, self._timeout(timeout), False
+            method, path, query, _encode_body(body), content_type, self._timeout(timeout)
         )
-        data = response.data
+        try:
+            data = response.read()
+        except (HTTPException, OSError) as e:
+            response.close()
+            raise ConnectionFailed(f"{method} {self.config.server}{path} failed: {e}") from e
         if not data:
             return {}
         try:
@@ -379,10 +379,45 @@ class KubeClient:
             query,
             None,
             "application/json",
-            urllib3.Timeout(connect=min(_CONNECT_TIMEOUT, read), read=read),
-            True,
+            Timeout(connect=min(_CONNECT_TIMEOUT, read), read=read),
         )
         return WatchStream(response, path)
+
+    def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, QueryValue] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        read_timeout: float | None = None,
+        chunk_size: int = 8192,
+    ) -> ByteStream:
+        """One API call whose raw answer is read piece by piece as it arrives.
+
+        For answers that are not one JSON object or do not end: a pod's log,
+        ``follow`` included (``/api/v1/namespaces/NS/pods/POD/log``). The request is
+        sent now, so an error status raises here; iterating yields each piece of the
+        body (at most ``chunk_size`` bytes) as soon as it arrives, and ends with the
+        answer. ``read_timeout`` None waits for the next piece forever (a followed
+        log may be quiet for hours). Close the stream (or use it in ``with``) when
+        leaving early; reading it to the end releases the connection by itself.
+
+        Raises:
+            ApiError: a subclass per status, or ``ConnectionFailed`` when no answer
+                arrived (and, while iterating, when the answer broke off).
+        """
+        connect = _CONNECT_TIMEOUT if read_timeout is None else min(_CONNECT_TIMEOUT, read_timeout)
+        response = self._open(
+            method,
+            path,
+            query,
+            _encode_body(body),
+            content_type,
+            Timeout(connect=connect, read=read_timeout),
+        )
+        return ByteStream(response, f"{method} {self.config.server}{path}", chunk_size)
 
     def create(
         self,
@@ -497,6 +532,54 @@ class KubeClient:
             self._pool = None
 
     def __enter__(self) -> KubeClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class ByteStream(Iterator[bytes]):
+    """The body of one open answer, piece by piece (``KubeClient.stream``).
+
+    The connection goes back to the pool when the body has been read to the
+    end; ``close`` (or leaving a ``with`` block) drops it before that.
+    """
+
+    def __init__(self, response: Response, description: str, chunk_size: int) -> None:
+        self._response: Response | None = response
+        self._description = description
+        self._chunk_size = chunk_size
+
+    def __iter__(self) -> ByteStream:
+        return self
+
+    def __next__(self) -> bytes:
+        response = self._response
+        if response is None:
+            raise StopIteration
+        try:
+            data = response.read1(self._chunk_size)
+        except (HTTPException, OSError, ValueError) as e:
+            self.close()
+            raise ConnectionFailed(f"{self._description} broke off: {e}") from e
+        if not data:
+            self._response = None
+            response.release()
+            raise StopIteration
+        return data
+
+    def close(self) -> None:
+        """Stop reading and drop the connection; safe more than once."""
+        response, self._response = self._response, None
+        if response is not None:
+            response.close()
+
+    def __enter__(self) -> ByteStream:
         return self
 
     def __exit__(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 __all__ = [
     "ApiError",
@@ -180,7 +180,13 @@ def error_from_status(
     return cls(code, reason, message, dict(status), retry_after=_retry_after(retry_after, status))
 
 
-def error_from_response(status: int, data: bytes, headers: Mapping[str, str]) -> ApiError:
+class Headers(Protocol):
+    """Response headers: a mapping, or ``http.client``'s case-insensitive message."""
+
+    def get(self, name: str, /) -> str | None: ...
+
+
+def error_from_response(status: int, data: bytes, headers: Headers) -> ApiError:
     """Translate one non-2xx HTTP answer; the only place an HTTP status becomes an error."""
     decoded: Any = None
     if data:

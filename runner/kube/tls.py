@@ -1,4 +1,4 @@
-"""TLS settings for the connection pool, including key material that only exists as data.
+"""TLS for the API connection, including key material that only exists as data.
 
 Python's ``ssl`` loads client certificates and keys only from files, but
 kubeconfigs and exec plugins hand them over as data. They are written to files
@@ -11,14 +11,13 @@ from __future__ import annotations
 import atexit
 import hashlib
 import os
-import shutil
-import tempfile
+import ssl
 import threading
 from typing import Any
 
 from runner.kube.config import ClientConfig
 
-__all__ = ["pool_tls_kwargs", "private_file"]
+__all__ = ["private_file", "tls_context", "tls_settings"]
 
 _lock = threading.Lock()
 _dir: str | None = None
@@ -27,6 +26,8 @@ _files: dict[str, str] = {}
 
 def _cleanup() -> None:
     global _dir
+    import shutil
+
     with _lock:
         if _dir is not None:
             shutil.rmtree(_dir, ignore_errors=True)
@@ -43,6 +44,8 @@ def private_file(data: str) -> str:
         if path is not None and os.path.exists(path):
             return path
         if _dir is None or not os.path.isdir(_dir):
+            import tempfile  # only key material given as data needs it
+
             _dir = tempfile.mkdtemp(prefix="kube-tls-")  # mode 0700
             atexit.register(_cleanup)
         path = os.path.join(_dir, digest[:32] + ".pem")
@@ -53,31 +56,48 @@ def private_file(data: str) -> str:
         return path
 
 
-def pool_tls_kwargs(
+def tls_settings(
     config: ClientConfig, cert_data: str | None = None, key_data: str | None = None
 ) -> dict[str, Any]:
-    """Keyword arguments for ``urllib3.HTTPSConnectionPool``.
+    """What the TLS connection uses: ``verify``, ``ca_data``/``ca_file``, ``cert_file``,
+    ``key_file`` and ``server_hostname`` (only the keys that apply).
 
     ``cert_data``/``key_data`` (from an exec plugin) win over the config's client
-    certificate.
+    certificate; certificate data is written to private files (see ``private_file``).
     """
-    kwargs: dict[str, Any] = {}
-    if config.insecure_skip_tls_verify:
-        kwargs.update(cert_reqs="CERT_NONE", assert_hostname=False)
-    else:
-        kwargs["cert_reqs"] = "CERT_REQUIRED"
+    settings: dict[str, Any] = {"verify": not config.insecure_skip_tls_verify}
+    if settings["verify"]:
         if config.ca_data:
-            kwargs["ca_cert_data"] = config.ca_data
+            settings["ca_data"] = config.ca_data
         elif config.ca_file:
-            kwargs["ca_certs"] = config.ca_file
+            settings["ca_file"] = config.ca_file
     if config.tls_server_name:
-        kwargs["server_hostname"] = config.tls_server_name
+        settings["server_hostname"] = config.tls_server_name
     cert = cert_data or config.client_cert_data
     key = key_data if cert_data else config.client_key_data
     cert_file = private_file(cert) if cert else config.client_cert_file
     key_file = private_file(key) if key else config.client_key_file
     if cert_file:
-        kwargs["cert_file"] = cert_file
+        settings["cert_file"] = cert_file
         if key_file:
-            kwargs["key_file"] = key_file
-    return kwargs
+            settings["key_file"] = key_file
+    return settings
+
+
+def tls_context(settings: dict[str, Any]) -> ssl.SSLContext:
+    """An SSLContext for ``tls_settings``: the given CA (else the system's), the client certificate.
+
+    Raises:
+        OSError: a CA or certificate file cannot be read (``ssl.SSLError`` when it is not PEM).
+    """
+    if settings["verify"]:
+        context = ssl.create_default_context(
+            cafile=settings.get("ca_file"), cadata=settings.get("ca_data")
+        )
+    else:  # insecure-skip-tls-verify, asked for explicitly
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if settings.get("cert_file"):
+        context.load_cert_chain(settings["cert_file"], settings.get("key_file"))
+    return context

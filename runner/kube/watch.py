@@ -14,11 +14,13 @@ import json
 import threading
 from collections.abc import Generator, Iterable, Iterator
 from types import TracebackType
-from typing import Any
-
-import urllib3
+from typing import TYPE_CHECKING, Any
 
 from runner.kube.errors import ApiError, ConnectionFailed, error_from_status
+from runner.kube.transport import HTTPException
+
+if TYPE_CHECKING:
+    from runner.kube.transport import Response
 
 __all__ = ["WatchStream", "decode_events", "iter_lines"]
 
@@ -62,11 +64,8 @@ def decode_events(lines: Iterable[bytes]) -> Generator[dict[str, Any], None, Non
         yield event
 
 
-def _chunks(response: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
+def _chunks(response: Response) -> Iterator[bytes]:
     """Raw body pieces as soon as each arrives (never waiting to fill a buffer)."""
-    if isinstance(response, urllib3.HTTPResponse) and response.chunked:
-        yield from response.read_chunked()
-        return
     while data := response.read1(_READ_SIZE):
         yield data
 
@@ -74,7 +73,7 @@ def _chunks(response: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
 class WatchStream(Iterator[dict[str, Any]]):
     """Iterates watch events of one open response; closing releases the connection."""
 
-    def __init__(self, response: urllib3.BaseHTTPResponse, description: str) -> None:
+    def __init__(self, response: Response, description: str) -> None:
         self._response = response
         self._description = description
         self._events = decode_events(iter_lines(_chunks(response)))
@@ -101,7 +100,7 @@ class WatchStream(Iterator[dict[str, Any]]):
         except ApiError:
             self._finish(reusable=False)
             raise
-        except (urllib3.exceptions.HTTPError, OSError, ValueError) as e:
+        except (HTTPException, OSError, ValueError) as e:
             # ValueError: the fp was closed under us by close() from another thread
             self._finish(reusable=False)
             if self._closed:
@@ -133,9 +132,10 @@ class WatchStream(Iterator[dict[str, Any]]):
             if self._finished:
                 return
             self._finished = True
-        if not reusable:
+        if reusable:
+            self._response.release()  # read to the end: back to the pool
+        else:
             self._response.close()
-        self._response.release_conn()
         self._events.close()
 
     def __enter__(self) -> WatchStream:

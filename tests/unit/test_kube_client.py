@@ -314,7 +314,11 @@ def test_connection_failed_when_nothing_listens() -> None:
 
 
 def test_read_timeout_is_connection_failed(api: FakeApi, client: KubeClient) -> None:
-    api.route("GET", "/slow")(lambda r, s: (time.sleep(1.0), r.json(200, {}))[1])
+    @api.route("GET", "/slow")
+    def slow(r: Reply, s: Seen) -> None:
+        time.sleep(1.0)
+        r.json(200, {})
+
     with pytest.raises(ConnectionFailed):
         client.request("GET", "/slow", timeout=0.2)
 
@@ -770,6 +774,123 @@ def test_delete_returns_object_or_none(api: FakeApi, client: KubeClient) -> None
     assert obj is not None and obj["kind"] == "Deployment"
     assert api.seen[-1].query == {"propagationPolicy": "Foreground", "dryRun": "All"}
     assert api.seen[-1].body == b""
+
+
+# --- raw streams (pod logs) -------------------------------------------------------------
+
+
+def test_stream_yields_text_as_it_arrives(api: FakeApi, client: KubeClient) -> None:
+    first_seen = threading.Event()
+
+    def handler(r: Reply, s: Seen) -> None:
+        r.http.send_response(200)
+        r.http.send_header("Content-Type", "text/plain")
+        r.http.send_header("Transfer-Encoding", "chunked")
+        r.http.end_headers()
+        r.chunk(b"line 1\n")
+        # the rest only after the client got the first piece: nothing waits to fill a buffer
+        assert first_seen.wait(5)
+        r.chunk(b"line 2\nline ")
+        r.chunk(b"3\n")
+        r.end_stream()
+
+    path = "/api/v1/namespaces/shop/pods/web-1/log"
+    api.route("GET", path)(handler)
+    got = []
+    with client.stream("GET", path, query={"follow": True, "tailLines": 5}) as chunks:
+        for chunk in chunks:
+            got.append(chunk)
+            first_seen.set()
+    assert got[0] == b"line 1\n"
+    assert b"".join(got) == b"line 1\nline 2\nline 3\n"
+    assert api.seen[0].query == {"follow": "true", "tailLines": "5"}
+    assert api.seen[0].headers["authorization"] == f"Bearer {SECRET}"
+    # read to the end: the connection went back to the pool and serves the next call
+    api.json_route("GET", "/version", {"gitVersion": "v1"})
+    assert client.request("GET", "/version") == {"gitVersion": "v1"}
+
+
+def test_stream_error_status_raises_at_the_call(api: FakeApi, client: KubeClient) -> None:
+    api.route("GET", "/api/v1/namespaces/shop/pods/gone/log")(
+        lambda r, s: r.status(404, "NotFound", 'pods "gone" not found')
+    )
+    with pytest.raises(NotFound, match='pods "gone" not found'):
+        client.stream("GET", "/api/v1/namespaces/shop/pods/gone/log")
+
+
+def test_stream_closed_early_leaves_the_client_usable(api: FakeApi, client: KubeClient) -> None:
+    release = threading.Event()
+
+    def endless(r: Reply, s: Seen) -> None:
+        r.start_stream()
+        r.chunk(b"first\n")
+        release.wait(10)
+
+    api.route("GET", "/log")(endless)
+    api.json_route("GET", "/version", {"gitVersion": "v1"})
+    stream = client.stream("GET", "/log")
+    assert next(stream) == b"first\n"
+    stream.close()
+    stream.close()  # idempotent
+    with pytest.raises(StopIteration):
+        next(stream)
+    assert client.request("GET", "/version") == {"gitVersion": "v1"}
+    release.set()
+
+
+def test_stream_cut_off_is_connection_failed(client: KubeClient) -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+
+        def serve() -> None:
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(65536)
+                head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                conn.sendall(head + b"6\r\npiece\n\r\n")  # then hang up mid-body
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        c = KubeClient(ClientConfig(server=f"http://127.0.0.1:{port}"))
+        stream = c.stream("GET", "/log", read_timeout=5)
+        assert next(stream) == b"piece\n"
+        with pytest.raises(ConnectionFailed, match="broke off"):
+            next(stream)
+        thread.join(5)
+
+
+def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None:
+    """Keep-alive connections the server has since closed are dropped, not sent on."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        accepted: list[int] = []
+
+        def serve() -> None:
+            for i in range(2):
+                conn, _ = server.accept()
+                accepted.append(i)
+                with conn:
+                    conn.recv(65536)
+                    body = json.dumps({"n": i}).encode()
+                    conn.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                        + body
+                    )
+                # closed right after answering, although the answer allowed keep-alive
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        c = KubeClient(ClientConfig(server=f"http://127.0.0.1:{port}"))
+        assert c.request("GET", "/a") == {"n": 0}
+        time.sleep(0.1)  # the server's close has arrived
+        assert c.request("GET", "/b") == {"n": 1}
+        thread.join(5)
+        assert accepted == [0, 1]
 
 
 def test_client_repr_hides_token(client: KubeClient) -> None:

@@ -25,7 +25,7 @@ from runner.kube.config import (
     load_config,
     load_kubeconfig,
 )
-from runner.kube.tls import pool_tls_kwargs
+from runner.kube.tls import tls_settings
 
 CA_PEM = "-----BEGIN CERTIFICATE-----\nQ0EK\n-----END CERTIFICATE-----\n"
 CERT_PEM = "-----BEGIN CERTIFICATE-----\nQ0VSVAo=\n-----END CERTIFICATE-----\n"
@@ -206,16 +206,16 @@ def test_client_cert_data_is_written_to_private_files(tmp_path: Path) -> None:
     cfg = load_kubeconfig(str(write(tmp_path / "c", doc)))
     assert cfg.client_cert_data == CERT_PEM and cfg.client_key_data == KEY_PEM
     assert cfg.auth_kind == "client-certificate"
-    kwargs = pool_tls_kwargs(cfg)
+    settings = tls_settings(cfg)
     for key, content in (("cert_file", CERT_PEM), ("key_file", KEY_PEM)):
-        path = Path(kwargs[key])
+        path = Path(settings[key])
         assert path.read_text() == content
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-    assert kwargs["ca_cert_data"] == CA_PEM
-    assert kwargs["cert_reqs"] == "CERT_REQUIRED"
+    assert settings["ca_data"] == CA_PEM
+    assert settings["verify"] is True
     # the same data reuses the same file
-    assert pool_tls_kwargs(cfg)["key_file"] == kwargs["key_file"]
+    assert tls_settings(cfg)["key_file"] == settings["key_file"]
 
 
 def test_private_files_are_removed_at_exit() -> None:
@@ -244,9 +244,9 @@ def test_client_cert_files_resolved_relative(tmp_path: Path) -> None:
     cfg = load_kubeconfig(str(write(tmp_path / "c", doc)))
     assert cfg.client_cert_file == str(tmp_path.resolve() / "pki" / "admin.crt")
     assert cfg.client_key_file == "/abs/admin.key"
-    kwargs = pool_tls_kwargs(cfg)
-    assert kwargs["cert_reqs"] == "CERT_NONE" and kwargs["assert_hostname"] is False
-    assert kwargs["cert_file"] == cfg.client_cert_file
+    settings = tls_settings(cfg)
+    assert settings["verify"] is False
+    assert settings["cert_file"] == cfg.client_cert_file
 
 
 def test_repr_hides_secrets(tmp_path: Path) -> None:
@@ -508,8 +508,8 @@ def test_exec_plugin_client_certificate(tmp_path: Path) -> None:
     assert cred.token is None
     assert cred.cert_data == CERT_PEM and cred.key_data == KEY_PEM
     assert KEY_PEM not in repr(cred)
-    kwargs = pool_tls_kwargs(cfg, cred.cert_data, cred.key_data)
-    assert Path(kwargs["key_file"]).read_text() == KEY_PEM
+    settings = tls_settings(cfg, cred.cert_data, cred.key_data)
+    assert Path(settings["key_file"]).read_text() == KEY_PEM
 
 
 def _repo() -> str:
@@ -519,7 +519,7 @@ def _repo() -> str:
 def test_importing_runner_kube_stays_light() -> None:
     code = (
         "import sys, runner.kube, runner.kube.client\n"
-        "heavy = ('yaml', 'subprocess', 'kubernetes', 'requests')\n"
+        "heavy = ('yaml', 'subprocess', 'kubernetes', 'requests', 'urllib3', 'tempfile')\n"
         "print(sorted(m for m in heavy if m in sys.modules))"
     )
     out = subprocess.run(

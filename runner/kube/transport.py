@@ -1,0 +1,225 @@
+"""HTTP/1.1 to one API server over the standard library: a small pool of keep-alive connections.
+
+``http.client`` speaks the protocol (chunked bodies included); this module adds
+what the API client needs around it and nothing more: connections shared by
+threads and kept alive, separate connect and read timeouts, TLS with the
+cluster's CA and an optional client certificate, bodies read piece by piece as
+they arrive (watches, followed logs), and a way for another thread to wake a
+blocked reader. It does not retry, redirect or decompress.
+
+urllib3 did this job before; importing it costs the runner about 2.5 MiB of
+resident memory (it also pulls in importlib.metadata, zipfile, csv and
+tempfile), a twelfth of the runner's budget, for features the client never
+used. Webhook and chat actions still use urllib3 (``runner.actions.http``).
+"""
+
+from __future__ import annotations
+
+import http.client
+import select
+import socket
+import ssl
+import threading
+from typing import NamedTuple
+
+__all__ = ["ConnectionPool", "HTTPException", "Response", "Timeout"]
+
+#: what ``http.client`` raises for a malformed or cut-off answer (next to OSError)
+HTTPException = http.client.HTTPException
+
+
+class Timeout(NamedTuple):
+    """Seconds to connect (TCP and TLS handshake) and to wait for each read (None: forever)."""
+
+    connect: float
+    read: float | None
+
+
+class _TLSConnection(http.client.HTTPConnection):
+    """HTTPS with a ready SSLContext and a server name that may differ from the host."""
+
+    default_port = http.client.HTTPS_PORT
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        context: ssl.SSLContext,
+        server_hostname: str | None,
+        timeout: float,
+    ) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._context = context
+        self._server_hostname = server_hostname or host
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=self._server_hostname)
+
+
+def _dropped(conn: http.client.HTTPConnection) -> bool:
+    """Whether an idle connection was closed by the server (readable while idle means EOF)."""
+    sock = conn.sock
+    if sock is None:
+        return True
+    try:
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return bool(poller.poll(0))
+        return bool(select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
+
+
+class ConnectionPool:
+    """Keep-alive connections to one host; thread-safe.
+
+    A request takes an idle connection (or opens one) and gives it back when
+    its answer has been read to the end; at most ``maxsize`` idle connections
+    are kept. ``close`` closes the idle ones; those in use are closed when
+    their answer is done.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        tls: ssl.SSLContext | None = None,
+        server_hostname: str | None = None,
+        maxsize: int = 8,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self._tls = tls
+        self._server_hostname = server_hostname
+        self._maxsize = maxsize
+        self._idle: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes | None,
+        headers: dict[str, str],
+        timeout: Timeout,
+    ) -> Response:
+        """Send one request and read the status line and headers; the body is left to read.
+
+        Raises:
+            OSError: connecting, TLS or the socket failed (``TimeoutError`` on a timeout).
+            HTTPException: the answer was not valid HTTP.
+        """
+        conn = self._take(timeout.connect)
+        try:
+            if conn.sock is None:
+                conn.connect()
+            assert conn.sock is not None
+            conn.sock.settimeout(timeout.read)
+            conn.request(method, url, body=body, headers=headers)
+            # kept: http.client forgets the socket when the server closes after this answer
+            sock = conn.sock
+            raw = conn.getresponse()
+        except BaseException:
+            conn.close()
+            raise
+        return Response(self, conn, raw, sock)
+
+    def close(self) -> None:
+        """Close idle connections; connections in use are closed when given back."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+    def _take(self, connect_timeout: float) -> http.client.HTTPConnection:
+        while True:
+            with self._lock:
+                conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                return self._new(connect_timeout)
+            if not _dropped(conn):
+                conn.timeout = connect_timeout
+                return conn
+            conn.close()
+
+    def _new(self, connect_timeout: float) -> http.client.HTTPConnection:
+        if self._tls is None:
+            return http.client.HTTPConnection(self.host, self.port, timeout=connect_timeout)
+        return _TLSConnection(
+            self.host,
+            self.port,
+            context=self._tls,
+            server_hostname=self._server_hostname,
+            timeout=connect_timeout,
+        )
+
+    def _give_back(self, conn: http.client.HTTPConnection) -> None:
+        with self._lock:
+            if not self._closed and len(self._idle) < self._maxsize:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+
+class Response:
+    """One answer: status and headers at once, the body read whole or piece by piece.
+
+    The connection goes back to the pool once the body has been read to the
+    end (``read``, or ``read1`` until it returns ``b""``, then ``release``);
+    ``close`` drops it instead.
+    """
+
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        conn: http.client.HTTPConnection,
+        raw: http.client.HTTPResponse,
+        sock: socket.socket | None,
+    ) -> None:
+        self._pool = pool
+        self._conn: http.client.HTTPConnection | None = conn
+        self._raw = raw
+        self._sock = sock
+        self.status = raw.status
+        self.headers = raw.headers
+
+    def read(self) -> bytes:
+        """The whole (rest of the) body; the connection is then released."""
+        try:
+            return self._raw.read()
+        finally:
+            self.release()
+
+    def read1(self, size: int) -> bytes:
+        """Up to ``size`` bytes of what has arrived (waits while none has); ``b""`` at the end."""
+        return self._raw.read1(size)
+
+    def release(self) -> None:
+        """Pool the connection if the body was read to the end and stays open; else close it."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        if self._raw.isclosed() and not self._raw.will_close:
+            self._pool._give_back(conn)
+        else:
+            self._raw.close()
+            conn.close()
+
+    def close(self) -> None:
+        """Drop the connection, unread body and all."""
+        self._raw.close()
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def shutdown(self) -> None:
+        """Wake a reader blocked on this answer in another thread (it then sees the end)."""
+        if self._sock is not None:
+            self._sock.shutdown(socket.SHUT_RDWR)
