@@ -13,13 +13,15 @@ import datetime
 import operator
 import re
 from collections.abc import Callable, Mapping
-from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner.filters.base import FilterError, PathOperator, Predicate
 from runner.spec.errors import SpecError, type_name
 from runner.spec.jsonpath import JsonPath
 from runner.spec.quantities import parse_quantity
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
 _FIX = (

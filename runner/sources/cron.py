@@ -14,7 +14,6 @@ import datetime
 import threading
 from collections.abc import Callable
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from runner.event import Event
 from runner.sources.base import SourceContext
@@ -40,6 +39,8 @@ class CronTicker:
         self.config = config
         self.ctx = ctx
         self.clock = clock
+        from zoneinfo import ZoneInfo  # here: runners of resource sources never need it
+
         zone = config.time_zone
         self.zone = zone if isinstance(zone, datetime.tzinfo) else ZoneInfo(str(zone or "UTC"))
         self.schedule = config.schedule

@@ -8,28 +8,33 @@ Deployment is rendered; Decimal keeps ``100m`` and ``0.1`` exactly equal.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from runner.spec.errors import SpecError
 
-#: suffix -> multiplier (binary SI, decimal SI); decimal exponents (e3, E-2) are handled apart
-SUFFIXES: dict[str, Decimal] = {
-    "Ki": Decimal(2**10),
-    "Mi": Decimal(2**20),
-    "Gi": Decimal(2**30),
-    "Ti": Decimal(2**40),
-    "Pi": Decimal(2**50),
-    "Ei": Decimal(2**60),
-    "n": Decimal("1e-9"),
-    "u": Decimal("1e-6"),
-    "m": Decimal("1e-3"),
-    "": Decimal(1),
-    "k": Decimal(10**3),
-    "M": Decimal(10**6),
-    "G": Decimal(10**9),
-    "T": Decimal(10**12),
-    "P": Decimal(10**15),
-    "E": Decimal(10**18),
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+#: suffix -> multiplier (binary SI, decimal SI), exact as Decimal reads them; decimal
+#: exponents (e3, E-2) are handled apart. Plain numbers and text, so that importing this
+#: module (the spec parser does) does not load ``decimal``: only a spec with quantities does.
+SUFFIXES: dict[str, int | str] = {
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
+    "n": "1e-9",
+    "u": "1e-6",
+    "m": "1e-3",
+    "": 1,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+    "E": 10**18,
 }
 
 _QUANTITY = re.compile(
@@ -40,6 +45,8 @@ _FIX = "write a number with an optional suffix, e.g. 2, 100m, 500Mi, 1.5Gi, 1e3"
 
 def parse_quantity(text: str | int | float, field: str = "") -> Decimal:
     """``text`` as a Decimal; numbers are accepted as they are. Raises SpecError at ``field``."""
+    from decimal import Decimal, InvalidOperation
+
     if isinstance(text, bool):
         raise SpecError(field, "a quantity must be a number or a string, got a boolean", _FIX)
     if isinstance(text, int):
@@ -56,6 +63,6 @@ def parse_quantity(text: str | int | float, field: str = "") -> Decimal:
         value = Decimal(number)
         if exponent:
             return value.scaleb(int(exponent[1:]))
-        return value * SUFFIXES[suffix or ""]
+        return value * Decimal(SUFFIXES[suffix or ""])
     except (InvalidOperation, ValueError, OverflowError):
         raise SpecError(field, f"invalid quantity {text!r}", _FIX) from None
