@@ -126,9 +126,13 @@ class Reply:
 
 
 class HttpReceiver:
-    """A threaded HTTP(S) server on 127.0.0.1 that records every request."""
+    """A threaded HTTP(S) server on 127.0.0.1 that records every request.
 
-    def __init__(self, tls: SelfSigned | None = None) -> None:
+    ``port`` 0 picks a free one; a given port lets a test bring a receiver up
+    where an action has been failing to connect.
+    """
+
+    def __init__(self, tls: SelfSigned | None = None, port: int = 0) -> None:
         self.requests: list[Received] = []
         self.reply = Reply()
         receiver = self
@@ -155,7 +159,7 @@ class HttpReceiver:
             def log_message(self, format: str, *args: Any) -> None:
                 return None
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.scheme = "http"
         if tls is not None:

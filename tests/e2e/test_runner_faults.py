@@ -19,11 +19,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
 from runner.kube import ApiError, Conflict, KubeClient, load_kubeconfig
 from tests.conftest import Cluster
+from tests.e2e.action_receivers import HttpReceiver, free_port
 from tests.e2e.runner_support import Runner, make_trigger, metric, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -293,4 +295,122 @@ def test_api_server_restart_and_410_fire_every_change_once(
         f"{sum(rv > at_relist for _, rv in writer.updates)} updates after it), {coalesced:.0f} "
         f"coalesced; API server restart {restart_seconds:.1f}s, writer retries "
         f"{writer.errors}; all ran {elapsed:.1f}s after the first write"
+    )
+
+
+HOOKED = 10  # objects whose changes go to the webhook
+DOWN_SECONDS = 30.0
+#: retries that outlast the outage: each wait is at most maxDelay, so 100 tries take about 100 s
+PATIENT = {"retry": {"attempts": 100, "initialDelay": "500ms", "maxDelay": "2s"}}
+
+
+def retries(runner: Runner) -> list[dict[str, Any]]:
+    """The runner's log lines for failed tries that it will retry."""
+    return [line for line in runner.lines() if "failed (try" in str(line.get("message"))]
+
+
+def retried_keys(runner: Runner) -> set[str]:
+    return {line["key"] for line in retries(runner)}
+
+
+def test_webhook_receiver_down_30s_retries_arrive_once_and_watch_keeps_up(
+    crd: Cluster, namespace: str, runner: Runner, kube: KubeClient
+) -> None:
+    """Nothing listens on the webhook's port for 30 s, while the objects keep changing.
+
+    Each object's first change fails and waits for its retry in the queue; its
+    later changes queue behind it and coalesce into one (the newest), and the
+    watch sees every one of them at once. When a receiver comes up on the
+    port, exactly two requests per object arrive, in order: the first change
+    and the newest state.
+    """
+    cm = kube.resource("v1", "ConfigMap")
+    names = [f"hook-{i}" for i in range(HOOKED)]
+    for name in names:
+        kube.create(cm, {"metadata": {"name": name, "namespace": namespace}, "data": {"n": "-"}})
+    port = free_port()
+    body = {
+        "event": "{{ .event }}",
+        "name": "{{ .object.metadata.name }}",
+        "rv": "{{ .object.metadata.resourceVersion }}",
+        "n": "{{ .object.data.n }}",
+    }
+    make_trigger(
+        crd,
+        namespace,
+        "engine",
+        {"apiVersion": "v1", "kind": "ConfigMap", "events": ["update"]},
+        actions=[{"webhook": {"url": f"http://127.0.0.1:{port}/hook", "body": body}}],
+        options={**UNLIMITED, **PATIENT},
+    )
+    runner.start().wait_ready()
+
+    def update(name: str, n: str) -> str:
+        return str(
+            kube.patch(cm, name, {"data": {"n": n}}, namespace)["metadata"]["resourceVersion"]
+        )
+
+    first = {name: update(name, "0") for name in names}
+    down_since = time.monotonic()
+    wait_for(lambda: len(retried_keys(runner)) == HOOKED, 10, "every first change to fail and wait")
+    # two more rounds while the receiver stays down: the watch keeps up, the actions wait
+    last: dict[str, str] = {}
+    seen_while_down = []
+    for round_ in (1, 2):
+        time.sleep(max(0.0, down_since + 10 * round_ - time.monotonic()))
+        for name in names:
+            update(name, f"{round_}a")
+            last[name] = update(name, f"{round_}b")
+        expected_seen = HOOKED * (1 + 2 * round_)
+        wait_for(
+            lambda: metric(runner, "events_seen_total") == expected_seen,  # noqa: B023
+            5,
+            f"the watch to see round {round_} while the receiver is down",
+        )
+        seen_while_down.append(expected_seen)
+    assert metric(runner, "actions_succeeded_total") == 0
+    assert metric(runner, "events_coalesced_total") == HOOKED * 3  # all behind the first change
+
+    time.sleep(max(0.0, down_since + DOWN_SECONDS - time.monotonic()))  # the outage itself
+    with HttpReceiver(port=port) as receiver:
+        up = time.monotonic()
+        wait_for(
+            lambda: (
+                metric(runner, "actions_succeeded_total") == 2 * HOOKED
+                and metric(runner, "queue_depth") == 0
+            ),
+            20,
+            "every retried and queued request to arrive",
+        )
+        arrived = time.monotonic() - up
+        requests = list(receiver.requests)
+
+    got = [(r.method, r.path, r.json()) for r in requests]
+    assert {tuple(sorted(b)) for _, _, b in got} == {("event", "n", "name", "rv")}
+    sent = Counter(
+        (method, path, b["event"], b["name"], b["rv"], b["n"]) for method, path, b in got
+    )
+    assert sent == Counter(
+        ("POST", "/hook", "update", name, rv, n)
+        for name in names
+        for rv, n in ((first[name], "0"), (last[name], "2b"))
+    )  # each exactly once
+    for name in names:  # and one object's requests in order
+        assert [b["rv"] for _, _, b in got if b["name"] == name] == [first[name], last[name]]
+
+    # only the first changes were retried, each for the whole outage (a wait is at most 2 s)
+    retried = [line for line in runner.lines() if "failed (try" in str(line.get("message"))]
+    assert {(line["key"], line["rv"]) for line in retried} == {
+        (f"{namespace}/{name}", rv) for name, rv in first.items()
+    }
+    tries = Counter(line["key"] for line in retried)
+    assert min(tries.values()) >= DOWN_SECONDS / 2
+    assert metric(runner, "action_retries_total") == len(retried)
+    assert metric(runner, "actions_failed_total") == 0
+    assert metric(runner, "events_matched_total") == 2 * HOOKED
+
+    print(
+        f"\nreceiver down {up - down_since:.1f}s: {len(retried)} retries "
+        f"({min(tries.values())}-{max(tries.values())} per object), events seen while down "
+        f"{seen_while_down}, {len(requests)} requests arrived within {arrived:.1f}s of it coming up"
     )
