@@ -6,9 +6,10 @@ lines, webhook requests from a real local receiver. What "should fire" is
 precise because of two documented rules: the keyed queue folds a waiting
 update into a newer one for the same object (counted in
 ``events_coalesced_total``), and a relist after 410 Gone sees only each
-object's latest state. So: no (object, resourceVersion) fires twice, every one
-that fires is a real update, each object's last update fires, and the counts
-add up with the runner's own counters. (The runner killed and restarted is
+object's latest state. So: no (object, resourceVersion) fires twice, nothing
+fires that should not, each object's newest state fires, what should have
+fired but did not is exactly what the runner counted as coalesced, and its
+other counters agree. (The runner killed and restarted is
 ``test_runner_engine.test_changes_while_killed_fire_exactly_once_after_restart``.)
 """
 
