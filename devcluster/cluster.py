@@ -322,6 +322,10 @@ def down(state_dir: Path | None = None, purge: bool = False, quiet: bool = False
     return any_running
 
 
+#: Components that are only clients of the API server (restarted along with it).
+API_CLIENTS = ("kube-controller-manager", "kube-scheduler", "kwok")
+
+
 def restart(name: str, state_dir: Path | None = None) -> None:
     """Stop one component and start it again (fault tests: "the API server restarts")."""
     comps = {c.name: c for c in COMPONENTS}
@@ -333,6 +337,14 @@ def restart(name: str, state_dir: Path | None = None) -> None:
         (lay.run_dir / "podemu.ready").unlink(missing_ok=True)
     _start(lay, comps[name])
     _wait(lay, comps[name])
+    if name == "kube-apiserver":
+        # Their clients back off for up to ~50 s after losing the API server, and a
+        # namespace created meanwhile waits that long for its default ServiceAccount.
+        # A restart of each (well under a second) reconnects them at once.
+        for dependent in API_CLIENTS:
+            processes.stop(lay.run_dir, dependent)
+            _start(lay, comps[dependent])
+            _wait(lay, comps[dependent])
 
 
 def status(state_dir: Path | None = None) -> bool:

@@ -14,9 +14,13 @@ from tests.e2e.runner_support import CRD_NAME, REPO, Runner
 
 @pytest.fixture(scope="module")
 def crd(cluster: Cluster) -> Cluster:
-    """The Trigger CRD (from manifests/crd.yaml), established."""
-    if cluster.kubectl("get", "crd", CRD_NAME, check=False).returncode != 0:
-        cluster.kubectl("apply", "-f", str(REPO / "manifests" / "crd.yaml"))
+    """The Trigger CRD as this checkout defines it (manifests/crd.yaml), established.
+
+    Applied every time: a long-lived dev cluster may hold an older schema.
+    """
+    cluster.kubectl(
+        "apply", "--server-side", "--force-conflicts", "-f", str(REPO / "manifests" / "crd.yaml")
+    )
     cluster.kubectl("wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=60s")
     return cluster
 

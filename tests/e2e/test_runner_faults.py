@@ -45,19 +45,6 @@ def kube(cluster: Cluster) -> Iterator[KubeClient]:
         yield client
 
 
-@pytest.fixture
-def clients_restarted(cluster: Cluster) -> Iterator[None]:
-    """After a test that restarts the API server, restart its client-go clients too.
-
-    Their informers back off for up to a minute after the API server went
-    away, so a namespace made by the next test would get its ``default``
-    ServiceAccount only that late; a restart takes them 0.4 s each.
-    """
-    yield
-    for component in ("kube-controller-manager", "kube-scheduler", "kwok"):
-        cluster.restart(component)
-
-
 class Writer(threading.Thread):
     """Updates ConfigMaps in the given order and records each resourceVersion, through outages.
 
@@ -176,7 +163,6 @@ def restart_api_server_with_410(
     return time.monotonic() - started
 
 
-@pytest.mark.usefixtures("clients_restarted")
 def test_api_server_restart_and_410_fire_every_change_once(
     crd: Cluster, namespace: str, runner: Runner, kube: KubeClient
 ) -> None:
