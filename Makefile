@@ -39,6 +39,7 @@ cluster-down: venv
 lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 # The CRD manifest and its packaged copy, generated from kubectl_trigger/crd.py
 # (tests/unit/test_plugin_crd.py fails when either is stale).

@@ -24,9 +24,7 @@ class Event:
     key: str
     object: Mapping[str, Any] | None = None
     resource_version: str = ""
-    time: datetime.datetime = field(
-        default_factory=lambda: datetime.datetime.now(datetime.timezone.utc)
-    )
+    time: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.UTC))
 
     def template_data(self, trigger_name: str, trigger_namespace: str) -> dict[str, Any]:
         """The data templates see: ``.event``, ``.object``, ``.trigger``, ``.time``."""

@@ -16,9 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize("path", ["manifests/crd.yaml", "kubectl_trigger/manifests/crd.yaml"])
 def test_committed_crd_matches_generator(path: str) -> None:
     committed = (ROOT / path).read_text(encoding="utf-8")
-    assert committed == crd.render_yaml(), (
-        f"{path} is stale: run `make crd`"
-    )
+    assert committed == crd.render_yaml(), f"{path} is stale: run `make crd`"
 
 
 def test_crds_are_structural_without_refs() -> None:
