@@ -28,6 +28,7 @@ WATCH_RECONNECTS = "watch_reconnects_total"
 WATCH_ERRORS = "watch_errors_total"
 RELISTS = "relists_total"
 LISTED_OBJECTS = "listed_objects_total"
+LEFT_SELECTION = "objects_left_selection_total"
 ACTION_SECONDS = "action_duration_seconds"
 QUEUE_DEPTH = "queue_depth"
 INDEXED_OBJECTS = "indexed_objects"
@@ -46,6 +47,10 @@ METRICS: dict[str, tuple[str, str]] = {
     WATCH_ERRORS: ("counter", "Watch or list requests that failed."),
     RELISTS: ("counter", "Relists after 410 Gone, an overflow or a forced relist."),
     LISTED_OBJECTS: ("counter", "Objects read by lists."),
+    LEFT_SELECTION: (
+        "counter",
+        "Objects that left the label or field selection but still exist (no delete fired).",
+    ),
     ACTION_SECONDS: ("histogram", "Time from taking an event to finishing its actions."),
     QUEUE_DEPTH: ("gauge", "Events waiting in the queue (including delayed retries)."),
     INDEXED_OBJECTS: ("gauge", "Objects in the index."),

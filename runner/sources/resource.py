@@ -19,6 +19,15 @@ Objects in list pages lack ``apiVersion``/``kind``; they are filled in so an
 action sees the same shape as from a watch. A delete found by a relist (the
 watch missed it) carries a stub object with only apiVersion, kind, name and
 namespace: its last state is unknown.
+
+With a label or field selector, the API server also reports an object that was
+changed so it no longer matches as deleted (a DELETED event carrying its
+*previous*, still matching state, or its absence from a relist), so the event
+alone cannot tell. Such a key is checked with a GET by name: gone (or another
+object under that name) is a delete; still there means it left the selection,
+which is dropped from the index without firing and counted in
+``objects_left_selection_total``. An object that enters the selection arrives
+as ADDED and fires ``create``: the watch cannot tell it from a new object.
 """
 
 from __future__ import annotations
@@ -33,9 +42,10 @@ from typing import Any
 from runner.backoff import Backoff
 from runner.checkpoint import ALL_NAMESPACES, FP_MASK, RestoredKeys
 from runner.event import Event
-from runner.kube.errors import ApiError, Gone, error_from_status
+from runner.kube.errors import ApiError, Gone, NotFound, error_from_status
 from runner.memory import trim
 from runner.metrics import (
+    LEFT_SELECTION,
     LISTED_OBJECTS,
     RELISTS,
     WATCH_ERRORS,
@@ -89,6 +99,8 @@ class ResourceWatcher:
         self.events = frozenset(config.events)
         self.label_selector = _text(config.label_selector)
         self.field_selector = _text(config.field_selector)
+        #: a selector hides objects that change to no longer match: "missing" is not "deleted"
+        self.filtered = bool(self.label_selector or self.field_selector)
         if not self.info.namespaced or config.namespaces is None:
             self.streams = [Stream(None, ALL_NAMESPACES)]
         else:
@@ -228,9 +240,18 @@ class ResourceWatcher:
                 self._listed_object(stream, obj, seen, first)
             if isinstance(items, list):
                 items.clear()  # free this page now, not when the client fetches the next one
-        gone = self._deleted_while_down(stream, seen) if first else stream.index.sweep(seen)
+        if first:
+            gone = self._deleted_while_down(stream, seen)
+        else:
+            gone = [key for key in stream.index.key_list() if key not in seen]
+        left = {key for key in gone if self._still_exists(key)}  # an error keeps the index as is
+        if not first:
+            stream.index.sweep(seen)
         for key in gone:
-            self._fire(stream, "delete", key, self._stub(key), list_rv)
+            if key in left:
+                self._left_selection(stream, key)
+            else:
+                self._fire(stream, "delete", key, self._stub(key), list_rv)
         self.ctx.log.info(
             "%s %d objects in %.2fs",
             "listed" if first else "relisted",
@@ -270,7 +291,12 @@ class ResourceWatcher:
         if kind in ("ADDED", "MODIFIED"):
             change = stream.index.observe(key, rv, fingerprint(obj, self.changed))
         elif kind == "DELETED":
-            change = "delete" if stream.index.remove(key) else None
+            if stream.index.get(key) is not None and self._still_exists(key, meta.get("uid")):
+                stream.index.remove(key)
+                self._left_selection(stream, key)
+                change = None
+            else:
+                change = "delete" if stream.index.remove(key) else None
         else:
             return
         if change is not None:
@@ -330,6 +356,28 @@ class ResourceWatcher:
             for key in restored.keys
             if key not in seen and _in_stream(key, stream, self.stream_names)
         ]
+
+    def _still_exists(self, key: str, uid: str | None = None) -> bool:
+        """Whether ``key``, reported gone by a filtered watch or relist, still exists (a GET).
+
+        Without a selector, gone means deleted and nothing is asked. Another uid under
+        the name means ours was deleted. Errors other than 404 propagate: the loop
+        re-watches (or relists) and asks again, rather than guess.
+        """
+        if not self.filtered:
+            return False
+        namespace, _, name = key.rpartition("/")
+        try:
+            current = self.client.get(self.info, name, namespace or None)
+        except NotFound:
+            return False
+        return uid is None or (current.get("metadata") or {}).get("uid") == uid
+
+    def _left_selection(self, stream: Stream, key: str) -> None:
+        self.ctx.metrics.inc(LEFT_SELECTION)
+        self.ctx.log.debug(
+            "%s left the selection; no delete fired", key, extra={"stream": stream.name, "key": key}
+        )
 
     def _fire(self, stream: Stream, kind: str, key: str, obj: Mapping[str, Any], rv: str) -> None:
         if kind not in self.events:

@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
+from runner.backoff import Backoff
 from runner.checkpoint import Progress, encode_keys
 from runner.event import Event
-from runner.kube.errors import ConnectionFailed, Gone
-from runner.metrics import RELISTS, Metrics
+from runner.kube.errors import ConnectionFailed, Gone, NotFound
+from runner.metrics import LEFT_SELECTION, RELISTS, Metrics
 from runner.sources import resource as resource_mod
 from runner.sources.base import SourceContext
 from runner.sources.index import ObjectIndex, fingerprint
@@ -85,6 +86,8 @@ class FakeClient:
     watches: list[list[Any]] = field(default_factory=list)
     list_calls: list[dict[str, Any]] = field(default_factory=list)
     watch_calls: list[dict[str, Any]] = field(default_factory=list)
+    objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # "ns/name" -> what GET sees
+    get_calls: list[str] = field(default_factory=list)
     info: Info = field(default_factory=Info)
     on_exhausted: threading.Event | None = None
 
@@ -94,6 +97,13 @@ class FakeClient:
     def list_pages(self, info: Info, namespace: str | None = None, **kw: Any) -> Iterator[Any]:
         self.list_calls.append({"namespace": namespace, **kw})
         yield from self.lists.pop(0)
+
+    def get(self, info: Info, name: str, namespace: str | None = None) -> dict[str, Any]:
+        key = f"{namespace}/{name}" if namespace else name
+        self.get_calls.append(key)
+        if key not in self.objects:
+            raise NotFound(404, "NotFound", f"{key} not found")
+        return self.objects[key]
 
     def watch(self, info: Info, namespace: str | None = None, **kw: Any) -> Iterator[Any]:
         self.watch_calls.append({"namespace": namespace, **kw})
@@ -181,6 +191,7 @@ def test_fire_on_start_fires_create_for_existing_objects() -> None:
     h.client.lists.append([page(10, cm("a", 5), cm("b", 6))])
     h.source.list_stream(h.stream)
     assert h.emitted == [("create", "ns/a", "5"), ("create", "ns/b", "6")]
+    assert h.events[0].object is not None
     assert h.events[0].object["kind"] == "ConfigMap"  # filled in for list items
     assert h.events[0].object["apiVersion"] == "v1"
 
@@ -335,7 +346,7 @@ def test_checkpoint_of_another_stream_does_not_apply() -> None:
 
 
 def test_loop_rewatches_from_last_version_and_relists_on_gone(monkeypatch: Any) -> None:
-    class NoWait(resource_mod.Backoff):
+    class NoWait(Backoff):
         def next(self) -> float:
             super().next()
             return 0.0
@@ -364,3 +375,112 @@ def test_all_namespaces_uses_one_stream() -> None:
     assert [(s.namespace, s.name) for s in h.source.streams] == [(None, "*")]
     h2 = make(Config(namespaces=("a", "b")))
     assert [s.name for s in h2.source.streams] == ["a", "b"]
+
+
+# -- selectors: leaving the selection is not a delete ------------------------------------------
+
+SELECTED = Config(label_selector=Selector("app=web"))
+
+
+def test_without_a_selector_a_deleted_event_is_a_delete_and_nothing_is_asked() -> None:
+    h = make()
+    h.client.lists.append([page(10, cm("a", 1, uid="u-a"))])
+    h.source.list_stream(h.stream)
+    h.source.handle(h.stream, watch_event("DELETED", cm("a", 11, uid="u-a")))
+    assert h.emitted == [("delete", "ns/a", "11")] and h.client.get_calls == []
+
+
+def test_deleted_event_for_an_object_that_still_exists_is_leaving_the_selection() -> None:
+    h = make(SELECTED)
+    h.client.lists.append([page(10, cm("a", 1, uid="u-a"), cm("b", 2, uid="u-b"))])
+    h.source.list_stream(h.stream)
+    # a relabelled out: the API server sends DELETED with the *previous* (matching) labels
+    h.client.objects["ns/a"] = cm("a", 11, uid="u-a", labels={"app": "api"})
+    h.source.handle(h.stream, watch_event("DELETED", cm("a", 11, uid="u-a", labels={"app": "web"})))
+    assert h.emitted == [] and "ns/a" not in h.stream.index
+    assert h.metrics.get(LEFT_SELECTION) == 1 and h.stream.resume_rv == "11"
+    # b really deleted: the GET says 404
+    h.source.handle(h.stream, watch_event("DELETED", cm("b", 12, uid="u-b")))
+    assert h.emitted == [("delete", "ns/b", "12")]
+    assert h.client.get_calls == ["ns/a", "ns/b"] and h.metrics.get(LEFT_SELECTION) == 1
+    # a relabelled back in: the API server sends ADDED, which fires create
+    h.source.handle(h.stream, watch_event("ADDED", cm("a", 13, uid="u-a")))
+    assert h.emitted == [("delete", "ns/b", "12"), ("create", "ns/a", "13")]
+
+
+def test_deleted_then_recreated_under_the_same_name_is_a_delete() -> None:
+    h = make(Config(field_selector=Selector("metadata.name=a")))
+    h.client.lists.append([page(10, cm("a", 1, uid="old"))])
+    h.source.list_stream(h.stream)
+    h.client.objects["ns/a"] = cm("a", 12, uid="new")
+    h.source.handle(h.stream, watch_event("DELETED", cm("a", 11, uid="old")))
+    assert h.emitted == [("delete", "ns/a", "11")] and h.metrics.get(LEFT_SELECTION) == 0
+
+
+def test_deleted_event_for_an_unknown_key_asks_nothing() -> None:
+    h = make(SELECTED)
+    h.client.lists.append([page(10)])
+    h.source.list_stream(h.stream)
+    h.source.handle(h.stream, watch_event("DELETED", cm("x", 11, uid="u-x")))
+    assert h.emitted == [] and h.client.get_calls == [] and h.metrics.get(LEFT_SELECTION) == 0
+
+
+def test_a_failed_get_keeps_the_key_so_the_rewatch_asks_again() -> None:
+    h = make(SELECTED)
+    h.client.lists.append([page(10, cm("a", 1, uid="u-a"))])
+    h.source.list_stream(h.stream)
+
+    def down(*args: Any, **kw: Any) -> dict[str, Any]:
+        raise ConnectionFailed("reset by peer")
+
+    h.client.get = down  # type: ignore[method-assign]
+    with pytest.raises(ConnectionFailed):
+        h.source.handle(h.stream, watch_event("DELETED", cm("a", 11, uid="u-a")))
+    assert "ns/a" in h.stream.index and h.stream.resume_rv == "10" and h.emitted == []
+
+
+def test_relist_tells_deleted_from_relabelled_with_a_get_each() -> None:
+    h = make(SELECTED)
+    h.client.lists.append([page(10, cm("a", 1), cm("b", 2), cm("c", 3))])
+    h.source.list_stream(h.stream)
+    # while the watch was gone: a relabelled out, b deleted, c untouched
+    h.client.objects["ns/a"] = cm("a", 20, labels={"app": "api"})
+    h.client.lists.append([page(30, cm("c", 3))])
+    h.source.list_stream(h.stream)
+    assert h.emitted == [("delete", "ns/b", "30")]
+    assert h.client.get_calls == ["ns/a", "ns/b"]  # only for keys missing from the relist
+    assert h.metrics.get(LEFT_SELECTION) == 1
+    assert sorted(h.stream.index.snapshot()) == ["ns/c"]
+
+
+def test_a_failed_get_during_a_relist_leaves_the_index_for_the_retry() -> None:
+    h = make(SELECTED)
+    h.client.lists.append([page(10, cm("a", 1), cm("b", 2))])
+    h.source.list_stream(h.stream)
+    h.stream.relist_requested = True
+    calls = 0
+
+    def flaky(info: Info, name: str, namespace: str | None = None) -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ConnectionFailed("reset by peer")
+        raise NotFound(404, "NotFound", "gone")
+
+    h.client.get = flaky  # type: ignore[method-assign]
+    h.client.lists += [[page(30, cm("b", 2))], [page(31, cm("b", 2))]]
+    with pytest.raises(ConnectionFailed):
+        h.source.list_stream(h.stream)
+    assert "ns/a" in h.stream.index and h.stream.relist_requested and h.emitted == []
+    h.source.list_stream(h.stream)
+    assert h.emitted == [("delete", "ns/a", "31")]
+
+
+def test_restart_from_checkpoint_does_not_fire_delete_for_objects_that_left() -> None:
+    restored = _checkpoint({"ns/a": ("90", None), "ns/b": ("91", None)}, frontier=100)
+    h = make(SELECTED, restored=restored)
+    h.client.objects["ns/a"] = cm("a", 150, labels={"app": "api"})  # relabelled while down
+    h.client.lists.append([page(200)])  # both missing from the filtered list; b was deleted
+    h.source.list_stream(h.stream)
+    assert h.emitted == [("delete", "ns/b", "200")]
+    assert h.metrics.get(LEFT_SELECTION) == 1
