@@ -805,3 +805,56 @@ def test_filter_groups_errors_and_missing_paths(
         return got if got == (4, 4) else None
 
     wait_for(recorded, 20, "status.counters.filterErrors and FilterError Events to count 4")
+
+
+def test_leaving_the_label_selection_is_not_a_delete(
+    crd: Cluster, ns: str, runners: Runners
+) -> None:
+    """Relabelled out fires nothing (counted); deleted fires delete; relabelled in fires create.
+
+    The API server reports an object that stops matching as DELETED, carrying its
+    previous (still matching) labels; the runner asks with a GET whether it exists.
+    Checked on the watch, then across a restart (the first list against the checkpoint).
+    """
+    for name, app in (
+        ("leaves", "web"),
+        ("deleted", "web"),
+        ("enters", "api"),
+        ("sentinel", "web"),
+        ("leaves-while-down", "web"),
+        ("deleted-while-down", "web"),
+    ):
+        create_cm(crd, ns, name)
+        label_cm(crd, ns, name, f"app={app}")
+    write_trigger(crd, ns, "selected", configmaps(labelSelector="app=web"), options=SERIAL)
+    runner = runners.start(ns, "selected")
+    runner.wait_ready()
+    assert metric(runner, "indexed_objects") == 5
+
+    label_cm(crd, ns, "leaves", "app=api")
+    delete_cm(crd, ns, "deleted")
+    rv_enters = label_cm(crd, ns, "enters", "app=web")
+    patch_cm(crd, ns, "sentinel", "2")  # handled after the three above: proves their outcome
+    expected = Counter(
+        {
+            ("delete", f"{ns}/deleted"): 1,
+            ("create", f"{ns}/enters"): 1,
+            ("update", f"{ns}/sentinel"): 1,
+        }
+    )
+    settle_pairs(runner, expected, "relabel out, delete, relabel in")
+    assert runner.fired()[("create", f"{ns}/enters", rv_enters)] == 1
+    assert metric(runner, "objects_left_selection_total") == 1
+    assert metric(runner, "events_seen_total") == 3
+    assert metric(runner, "indexed_objects") == 4  # enters, sentinel, the two *-while-down
+
+    # while the runner is down: one relabelled out, one deleted; both missing from its first list
+    assert runner.kill(signal.SIGTERM) == 0
+    label_cm(crd, ns, "leaves-while-down", "app=api")
+    delete_cm(crd, ns, "deleted-while-down")
+    runner.start().wait_ready()
+    patch_cm(crd, ns, "sentinel", "3")
+    expected.update({("delete", f"{ns}/deleted-while-down"): 1, ("update", f"{ns}/sentinel"): 1})
+    settle_pairs(runner, expected, "after the restart")
+    assert metric(runner, "objects_left_selection_total") == 1  # this run's counter
+    assert metric(runner, "indexed_objects") == 2  # enters, sentinel
