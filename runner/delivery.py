@@ -30,6 +30,7 @@ from typing import Any, Protocol
 from runner.actions.base import ActionContext, ActionError, ActionKind
 from runner.backoff import retry_delay
 from runner.checkpoint import Progress
+from runner.filters.base import missing_paths
 from runner.k8s_events import ACTION_FAILED, FILTER_ERROR, FIRED, NORMAL, WARNING
 from runner.metrics import (
     ACTION_RETRIES,
@@ -38,6 +39,7 @@ from runner.metrics import (
     ACTIONS_SUCCEEDED,
     EVENTS_MATCHED,
     FILTER_ERRORS,
+    FILTER_MISSING_PATHS,
     Metrics,
 )
 from runner.queue import Item, KeyedQueue
@@ -179,7 +181,18 @@ class Delivery:
             return True
         event = item.event
         try:
-            return self.filters(event.object or {}) is True
+            with missing_paths() as missing:
+                held = self.filters(event.object or {}) is True
+            if missing:
+                self.metrics.inc(FILTER_MISSING_PATHS, len(missing))
+                self.log.debug(
+                    "on %s %s nothing was selected by %s",
+                    event.type,
+                    event.key,
+                    ", ".join(dict.fromkeys(missing)),
+                    extra={"key": event.key, "rv": event.resource_version},
+                )
+            return held
         except Exception as exc:
             self.metrics.inc(FILTER_ERRORS)
             message = f"filter error on {event.type} {event.key}: {type(exc).__name__}: {exc}"

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from runner.filters.base import PathOperator, Predicate, as_text
+from runner.filters.base import PathOperator, Predicate, as_text, note_missing
 from runner.spec.errors import SpecError, type_name
 from runner.spec.jsonpath import JsonPath, render_value
 
@@ -31,12 +31,15 @@ def _scalar(operand: Any, field: str) -> str:
 def equals(path: JsonPath, operand: Any, field: str) -> Predicate:
     """``{path, equals: x}``: some selected value equals ``x``."""
     expected = _scalar(operand, field)
-    values = path.values
+    values, source = path.values, path.source
 
     def pred(obj: Mapping[str, Any]) -> bool:
-        for value in values(obj):
+        found = values(obj)
+        for value in found:
             if (value if type(value) is str else as_text(value)) == expected:
                 return True
+        if not found:
+            note_missing(source)
         return False
 
     return pred
@@ -45,11 +48,12 @@ def equals(path: JsonPath, operand: Any, field: str) -> Predicate:
 def not_equals(path: JsonPath, operand: Any, field: str) -> Predicate:
     """``{path, notEquals: x}``: the path selects something and no value equals ``x``."""
     expected = _scalar(operand, field)
-    values = path.values
+    values, source = path.values, path.source
 
     def pred(obj: Mapping[str, Any]) -> bool:
         found = values(obj)
         if not found:
+            note_missing(source)
             return False
         return all(as_text(value) != expected for value in found)
 
@@ -67,12 +71,15 @@ def one_of(path: JsonPath, operand: Any, field: str) -> Predicate:
             'e.g. in: ["a", "b"]',
         )
     allowed = frozenset(_scalar(item, f"{field}[{i}]") for i, item in enumerate(operand))
-    values = path.values
+    values, source = path.values, path.source
 
     def pred(obj: Mapping[str, Any]) -> bool:
-        for value in values(obj):
+        found = values(obj)
+        for value in found:
             if (value if type(value) is str else as_text(value)) in allowed:
                 return True
+        if not found:
+            note_missing(source)
         return False
 
     return pred
@@ -91,12 +98,15 @@ def matches(path: JsonPath, operand: Any, field: str) -> Predicate:
             f"bad regular expression {operand!r}: {exc.msg}{where}",
             "use Python re syntax; quote backslashes in YAML with single quotes",
         ) from None
-    values = path.values
+    values, source = path.values, path.source
 
     def pred(obj: Mapping[str, Any]) -> bool:
-        for value in values(obj):
+        found = values(obj)
+        for value in found:
             if search(value if type(value) is str else as_text(value)) is not None:
                 return True
+        if not found:
+            note_missing(source)
         return False
 
     return pred

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from runner.filters.base import FilterError, PathOperator, Predicate
+from runner.filters.base import FilterError, PathOperator, Predicate, note_missing
 from runner.spec.errors import SpecError, type_name
 from runner.spec.jsonpath import JsonPath
 from runner.spec.quantities import parse_quantity
@@ -79,12 +79,15 @@ def _ordered(compare: Callable[[Any, Any], bool]) -> PathOperator:
         source = path.source
 
         def pred(obj: Mapping[str, Any]) -> bool:
-            for value in values(obj):
+            found = values(obj)
+            for value in found:
                 try:
                     if compare(convert(value), limit):
                         return True
                 except FilterError as exc:
                     raise FilterError(f"{source}: {exc}") from None
+            if not found:
+                note_missing(source)
             return False
 
         return pred

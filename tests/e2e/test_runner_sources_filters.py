@@ -791,6 +791,8 @@ def test_filter_groups_errors_and_missing_paths(
     }
     assert metric(runner, "events_seen_total") == len(objects) + 1
     assert metric(runner, "filter_errors_total") == 4
+    # not-unset, compare-unset and not-unset-compare compared a path the object lacks
+    assert metric(runner, "filter_missing_paths_total") == 3
     warned = sorted(
         str(line.get("key", "")).removeprefix(f"{ns}/")
         for line in runner.lines()

@@ -15,6 +15,7 @@ from runner.filters import (
     explain,
     matches,
 )
+from runner.filters.base import missing_paths
 from runner.spec.errors import SpecError, SpecErrors
 
 OBJ: dict[str, Any] = {
@@ -180,6 +181,27 @@ def test_groups() -> None:
         )
         is False
     )
+
+
+@pytest.mark.parametrize("operator", ["equals", "notEquals", "in", "matches", "greaterThan"])
+def test_a_comparison_on_a_missing_path_is_false_and_noted(operator: str) -> None:
+    operand = {"in": ["x"], "greaterThan": 1}.get(operator, "x")
+    pred = compile_filter({"path": "{.spec.replcas}", operator: operand}, "f")
+    with missing_paths() as missing:
+        assert pred(OBJ) is False
+    assert missing == ["{.spec.replcas}"]
+    pred(OBJ)  # outside a recording block nothing is kept, and nothing fails
+    assert missing == ["{.spec.replcas}"]
+
+
+def test_present_paths_and_exists_note_nothing() -> None:
+    preds = [
+        compile_filter({"path": "{.status.phase}", "equals": "Pending"}, "f"),
+        compile_filter({"path": "{.metadata.labels.gone}", "exists": False}, "f"),
+    ]
+    with missing_paths() as missing:
+        assert [p(OBJ) for p in preds] == [False, True]
+    assert missing == []
 
 
 def test_compile_filters_all_must_hold() -> None:
