@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import pytest
 
 from runner.kube import (
+    ApiError,
     ClientConfig,
     Conflict,
     Forbidden,
@@ -266,6 +267,33 @@ def test_server_side_apply_is_idempotent_and_tracks_field_manager(
     dry = client.apply(cm, {**body, "data": {"x": "y"}}, field_manager="kt-e2e", dry_run=True)
     assert dry["data"]["x"] == "y"
     assert "x" not in client.get(cm, "applied", namespace)["data"]
+
+
+def test_server_side_apply_refuses_unknown_fields_of_a_crd(
+    crd: Any, client: KubeClient, namespace: str
+) -> None:
+    """A field the schema lacks is an error for server-side apply, never pruned silently.
+
+    The plugin writes Triggers by server-side apply, so no fieldValidation flag is needed;
+    a plain create would prune the field.
+    """
+    triggers = client.resource("triggers.kubectl-trigger.dev/v1alpha1", "Trigger")
+    body = {
+        "apiVersion": "triggers.kubectl-trigger.dev/v1alpha1",
+        "kind": "Trigger",
+        "metadata": {"name": "strict", "namespace": namespace},
+        "spec": {
+            "source": {"resource": {"apiVersion": "v1", "kind": "ConfigMap"}},
+            "actions": [{"log": {"message": "x"}}],
+            "bogus": True,
+        },
+    }
+    with pytest.raises(ApiError, match=r"\.spec\.bogus: field not declared in schema"):
+        client.apply(triggers, body, field_manager="kt-e2e")
+    with pytest.raises(NotFound):
+        client.get(triggers, "strict", namespace)
+    pruned = client.create(triggers, body)  # a plain create prunes it
+    assert "bogus" not in pruned["spec"]
 
 
 def test_patch_types(client: KubeClient, namespace: str) -> None:
