@@ -140,7 +140,9 @@ def main() -> None:
 
     step("The trigger: restart the workloads that use a ConfigMap when it changes")
     print(EXAMPLE.read_text())
-    run([*plugin, "apply", "-n", NAMESPACE, "-f", str(EXAMPLE)], env=env)
+    # A real cluster must be able to pull the runner image: RUNNER_IMAGE names your build.
+    image = ["--image", env["RUNNER_IMAGE"]] if env.get("RUNNER_IMAGE") else []
+    run([*plugin, "apply", "-n", NAMESPACE, "-f", str(EXAMPLE), *image], env=env)
     name = _trigger_name()
 
     def trigger_status() -> dict[str, Any]:
