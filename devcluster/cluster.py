@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import urllib3
 
@@ -231,9 +232,10 @@ def _wait_for(what: str, check: Callable[[], bool], timeout: float) -> None:
         time.sleep(0.1)
 
 
-def _condition(obj: dict[str, object], kind: str) -> bool:
-    conditions = obj.get("status", {}).get("conditions", [])  # type: ignore[attr-defined]
-    return any(c["type"] == kind and c["status"] == "True" for c in conditions)
+def _condition(obj: dict[str, Any], kind: str) -> bool:
+    """Whether ``obj`` reports condition ``kind`` True (a new object may have none yet)."""
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == kind and c.get("status") == "True" for c in conditions)
 
 
 def _bootstrap(lay: Layout) -> None:

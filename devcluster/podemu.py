@@ -285,7 +285,8 @@ class EmulatedPod:
 
     def _container_statuses(self, states: dict[str, str]) -> list[dict[str, Any]]:
         ours = {c.name: c for c in self.containers}
-        kwok_view = {s["name"]: s for s in self.pod.get("status", {}).get("containerStatuses", [])}
+        reported = (self.pod.get("status") or {}).get("containerStatuses") or []
+        kwok_view = {s["name"]: s for s in reported}
         out = []
         for spec in self.pod["spec"]["containers"]:
             name = spec["name"]
@@ -379,7 +380,7 @@ class PodEmulator:
             else:
                 self.force_delete(pod)  # never started here; kwok leaves it to us
             return
-        if known is None and pod.get("status", {}).get("phase") not in ("Succeeded", "Failed"):
+        if known is None and (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
             emulated = EmulatedPod(self, pod)
             self.pods[key] = emulated
             log(f"{emulated.ref}: starting {[c.name for c in emulated.containers]}")

@@ -147,10 +147,10 @@ def main() -> None:
 
     def trigger_status() -> dict[str, Any]:
         proc = quiet([kubectl, "get", "trigger", name, "-n", NAMESPACE, "-o", "json"], env)
-        return json.loads(proc.stdout).get("status", {}) if proc.returncode == 0 else {}
+        return (json.loads(proc.stdout).get("status") or {}) if proc.returncode == 0 else {}
 
     def runner_watching() -> bool:
-        conditions = trigger_status().get("conditions", [])
+        conditions = trigger_status().get("conditions") or []
         return any(c["type"] == "Watching" and c["status"] == "True" for c in conditions)
 
     wait_for("the runner to be watching", runner_watching)

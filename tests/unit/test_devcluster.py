@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
-from devcluster import images, kwok, layout, pki, podenv, processes
+from devcluster import cluster, images, kwok, layout, pki, podenv, processes
 from devcluster.api import ApiError
 from devcluster.podemu import ContainerLog
 
@@ -213,3 +213,12 @@ def test_port_in_use() -> None:
         port = sock.getsockname()[1]
         assert processes.port_in_use(port)
     assert not processes.port_in_use(port)
+
+
+def test_condition_of_an_object_that_has_no_conditions_yet() -> None:
+    """A CRD read just after its creation has no status.conditions (a race seen in CI)."""
+    assert cluster._condition({"metadata": {}}, "Established") is False
+    assert cluster._condition({"status": {"conditions": None}}, "Established") is False
+    established = {"status": {"conditions": [{"type": "Established", "status": "True"}]}}
+    assert cluster._condition(established, "Established") is True
+    assert cluster._condition(established, "NamesAccepted") is False
