@@ -68,6 +68,24 @@ def wait_until(check: Callable[[], T | None], timeout: float, what: str) -> T:
         time.sleep(0.2)
 
 
+def submit(
+    cluster: Cluster, verb: str, namespace: str, name: str, spec: dict[str, Any], check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """``kubectl trigger create|apply -f -`` of one Trigger, its runner on the simulated image."""
+    return plugin(
+        cluster,
+        verb,
+        "-f",
+        "-",
+        "-n",
+        namespace,
+        "--image",
+        FAKE_IMAGE,
+        input=trigger_yaml(name, spec),
+        check=check,
+    )
+
+
 def trigger_yaml(name: str, spec: dict[str, Any], namespace: str | None = None) -> str:
     """A Trigger document."""
     meta: dict[str, Any] = {"name": name}

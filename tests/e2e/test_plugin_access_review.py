@@ -16,10 +16,8 @@ import yaml
 
 from tests.conftest import Cluster
 from tests.e2e.plugin_support import (
-    FAKE_IMAGE,
     installed,  # noqa: F401 - fixture
-    plugin,
-    trigger_yaml,
+    submit,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("installed")]
@@ -72,17 +70,7 @@ def can(
 
 
 def test_access_reviews(cluster: Cluster, namespace: str) -> None:
-    plugin(
-        cluster,
-        "create",
-        "-f",
-        "-",
-        "-n",
-        namespace,
-        "--image",
-        FAKE_IMAGE,
-        input=trigger_yaml("web", SPEC),
-    )
+    submit(cluster, "create", namespace, "web", SPEC)
     other = f"{namespace}-other"
     allowed = [
         ("get", "configmaps", namespace, "", "", ""),
@@ -132,17 +120,7 @@ def _ca_file(cluster: Cluster, tmp_path: Path) -> str:
 
 
 def test_requests_with_the_runners_token(cluster: Cluster, namespace: str, tmp_path: Path) -> None:
-    plugin(
-        cluster,
-        "create",
-        "-f",
-        "-",
-        "-n",
-        namespace,
-        "--image",
-        FAKE_IMAGE,
-        input=trigger_yaml("web", SPEC),
-    )
+    submit(cluster, "create", namespace, "web", SPEC)
     cluster.kubectl(
         "create",
         "secret",

@@ -18,6 +18,7 @@ from tests.e2e.plugin_support import (
     FAKE_IMAGE,
     installed,  # noqa: F401 - fixture
     plugin,
+    submit,
     trigger_yaml,
 )
 
@@ -105,18 +106,7 @@ def test_failed_write_midway_is_rolled_back(cluster: Cluster, namespace: str) ->
         "source": {"resource": {"apiVersion": "v1", "kind": "ConfigMap"}},
         "actions": [{"log": {"message": "x"}}],
     }
-    proc = plugin(
-        cluster,
-        "create",
-        "-f",
-        "-",
-        "-n",
-        namespace,
-        "--image",
-        FAKE_IMAGE,
-        input=trigger_yaml("web", good),
-        check=False,
-    )
+    proc = submit(cluster, "create", namespace, "web", good, check=False)
     assert proc.returncode != 0
     assert "exceeded quota" in proc.stderr
     assert "objects created by this command were deleted again" in proc.stderr
@@ -131,18 +121,7 @@ def test_existing_object_of_someone_else_is_not_taken_over(
         "source": {"resource": {"apiVersion": "v1", "kind": "ConfigMap"}},
         "actions": [{"log": {"message": "x"}}],
     }
-    proc = plugin(
-        cluster,
-        "create",
-        "-f",
-        "-",
-        "-n",
-        namespace,
-        "--image",
-        FAKE_IMAGE,
-        input=trigger_yaml("web", good),
-        check=False,
-    )
+    proc = submit(cluster, "create", namespace, "web", good, check=False)
     assert proc.returncode == 1
     assert f"ServiceAccount {namespace}/trigger-web already exists and does not belong" in (
         proc.stderr

@@ -25,6 +25,7 @@ from tests.e2e.plugin_support import (
     plugin,
     plugin_argv,
     running_pod,
+    submit,
     trigger_yaml,
     wait_until,
 )
@@ -41,17 +42,7 @@ DERIVED = "serviceaccounts,roles,rolebindings,deployments"
 
 
 def _create(cluster: Cluster, namespace: str, spec: dict = SPEC, name: str = "web") -> None:
-    proc = plugin(
-        cluster,
-        "create",
-        "-f",
-        "-",
-        "-n",
-        namespace,
-        "--image",
-        FAKE_IMAGE,
-        input=trigger_yaml(name, spec),
-    )
+    proc = submit(cluster, "create", namespace, name, spec)
     assert proc.stdout.splitlines() == [
         f"trigger.triggers.kubectl-trigger.dev/{name} created",
         f"serviceaccount/trigger-{name} created",
@@ -113,18 +104,7 @@ def test_get_missing_trigger_exits_3(cluster: Cluster, namespace: str) -> None:
 def test_create_twice_fails_and_changes_nothing(cluster: Cluster, namespace: str) -> None:
     _create(cluster, namespace)
     before = get_or_none(cluster, "deployment", "trigger-web", "-n", namespace)
-    proc = plugin(
-        cluster,
-        "create",
-        "-f",
-        "-",
-        "-n",
-        namespace,
-        "--image",
-        FAKE_IMAGE,
-        input=trigger_yaml("web", SPEC),
-        check=False,
-    )
+    proc = submit(cluster, "create", namespace, "web", SPEC, check=False)
     assert proc.returncode == 1
     assert "already exists" in proc.stderr
     after = get_or_none(cluster, "deployment", "trigger-web", "-n", namespace)
@@ -153,33 +133,13 @@ def test_apply_rolls_only_on_change(cluster: Cluster, namespace: str) -> None:
     wait_until(lambda: running_pod(cluster, namespace, "web"), 60, "the runner pod Running")
     versions, hash_before = _versions(cluster, namespace), _template_hash(cluster, namespace)
 
-    same = plugin(
-        cluster,
-        "apply",
-        "-f",
-        "-",
-        "-n",
-        namespace,
-        "--image",
-        FAKE_IMAGE,
-        input=trigger_yaml("web", SPEC),
-    )
+    same = submit(cluster, "apply", namespace, "web", SPEC)
     assert all(line.endswith(" unchanged") for line in same.stdout.splitlines()), same.stdout
     assert _versions(cluster, namespace) == versions
     assert _template_hash(cluster, namespace) == hash_before
 
     changed = {**SPEC, "actions": [{"rolloutRestart": {"kind": "Deployment", "selector": "app=x"}}]}
-    out = plugin(
-        cluster,
-        "apply",
-        "-f",
-        "-",
-        "-n",
-        namespace,
-        "--image",
-        FAKE_IMAGE,
-        input=trigger_yaml("web", changed),
-    ).stdout
+    out = submit(cluster, "apply", namespace, "web", changed).stdout
     assert "trigger.triggers.kubectl-trigger.dev/web configured" in out
     assert "deployment.apps/trigger-web configured" in out
     assert _template_hash(cluster, namespace) != hash_before
@@ -205,30 +165,10 @@ def test_apply_prunes_rbac_no_longer_needed(cluster: Cluster, namespace: str) ->
         "source": {"resource": {"apiVersion": "v1", "kind": "ConfigMap", "namespaces": ["*"]}},
         "actions": [{"log": {"message": "x"}}],
     }
-    plugin(
-        cluster,
-        "create",
-        "-f",
-        "-",
-        "-n",
-        namespace,
-        "--image",
-        FAKE_IMAGE,
-        input=trigger_yaml("web", wide),
-    )
+    submit(cluster, "create", namespace, "web", wide)
     assert labelled(cluster, "clusterroles,clusterrolebindings", namespace, "web")
     narrow = {**wide, "source": {"resource": {"apiVersion": "v1", "kind": "ConfigMap"}}}
-    out = plugin(
-        cluster,
-        "apply",
-        "-f",
-        "-",
-        "-n",
-        namespace,
-        "--image",
-        FAKE_IMAGE,
-        input=trigger_yaml("web", narrow),
-    ).stdout
+    out = submit(cluster, "apply", namespace, "web", narrow).stdout
     assert f"clusterrole.rbac.authorization.k8s.io/trigger-{namespace}-web pruned" in out
     assert labelled(cluster, "clusterroles,clusterrolebindings", namespace, "web") == []
     plugin(cluster, "delete", "web", "-n", namespace)
@@ -239,17 +179,7 @@ def test_delete_removes_everything(cluster: Cluster, namespace: str) -> None:
         "source": {"resource": {"apiVersion": "v1", "kind": "ConfigMap", "namespaces": ["*"]}},
         "actions": [{"log": {"message": "x"}}],
     }
-    plugin(
-        cluster,
-        "create",
-        "-f",
-        "-",
-        "-n",
-        namespace,
-        "--image",
-        FAKE_IMAGE,
-        input=trigger_yaml("web", wide),
-    )
+    submit(cluster, "create", namespace, "web", wide)
     wait_until(lambda: running_pod(cluster, namespace, "web"), 60, "the runner pod Running")
     assert (
         len(labelled(cluster, f"{DERIVED},clusterroles,clusterrolebindings", namespace, "web")) == 6
@@ -314,17 +244,7 @@ def test_dry_runs_write_nothing(cluster: Cluster, namespace: str) -> None:
 
 def test_get_all_namespaces_and_delete_all(cluster: Cluster, namespace: str) -> None:
     for name in ("a", "b"):
-        plugin(
-            cluster,
-            "create",
-            "-f",
-            "-",
-            "-n",
-            namespace,
-            "--image",
-            FAKE_IMAGE,
-            input=trigger_yaml(name, SPEC),
-        )
+        submit(cluster, "create", namespace, name, SPEC)
     rows = [line.split() for line in plugin(cluster, "get", "-A").stdout.splitlines()]
     assert rows[0][:2] == ["NAMESPACE", "NAME"]
     assert [namespace, "a"] in [r[:2] for r in rows] and [namespace, "b"] in [r[:2] for r in rows]

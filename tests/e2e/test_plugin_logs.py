@@ -6,11 +6,10 @@ import pytest
 
 from tests.conftest import Cluster
 from tests.e2e.plugin_support import (
-    FAKE_IMAGE,
     installed,  # noqa: F401 - fixture
     plugin,
     running_pod,
-    trigger_yaml,
+    submit,
     wait_until,
 )
 
@@ -24,17 +23,7 @@ SIMULATED = "devcluster: this container is simulated by kwok"
 
 
 def test_logs_of_the_runner_pod(cluster: Cluster, namespace: str) -> None:
-    plugin(
-        cluster,
-        "create",
-        "-f",
-        "-",
-        "-n",
-        namespace,
-        "--image",
-        FAKE_IMAGE,
-        input=trigger_yaml("web", SPEC),
-    )
+    submit(cluster, "create", namespace, "web", SPEC)
     wait_until(lambda: running_pod(cluster, namespace, "web"), 60, "the runner pod Running")
     out = plugin(cluster, "logs", "web", "-n", namespace).stdout
     assert SIMULATED in out

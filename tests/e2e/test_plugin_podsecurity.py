@@ -14,6 +14,7 @@ from tests.e2e.plugin_support import (
     labelled,
     plugin,
     running_pod,
+    submit,
     trigger_yaml,
     wait_until,
 )
@@ -73,16 +74,6 @@ def test_runner_pod_admitted_under_restricted(cluster: Cluster, namespace: str) 
     assert 'violates PodSecurity "restricted:latest"' in refused.stderr
 
     # and the real thing: the ReplicaSet creates the pod and it runs
-    plugin(
-        cluster,
-        "create",
-        "-f",
-        "-",
-        "-n",
-        namespace,
-        "--image",
-        FAKE_IMAGE,
-        input=trigger_yaml("web", SPEC),
-    )
+    submit(cluster, "create", namespace, "web", SPEC)
     wait_until(lambda: running_pod(cluster, namespace, "web"), 60, "the runner pod Running")
     assert len(labelled(cluster, "replicasets", namespace, "web")) == 1
