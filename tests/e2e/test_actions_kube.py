@@ -26,36 +26,6 @@ RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 PUBLISH_VERSION = "app.oam.dev/publishVersion"
 STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
-#: A small stand-in for KubeVela's Application CRD (the same one the examples test installs).
-APPLICATION_CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "applications.core.oam.dev"},
-    "spec": {
-        "group": "core.oam.dev",
-        "scope": "Namespaced",
-        "names": {
-            "kind": "Application",
-            "plural": "applications",
-            "singular": "application",
-            "listKind": "ApplicationList",
-        },
-        "versions": [
-            {
-                "name": "v1beta1",
-                "served": True,
-                "storage": True,
-                "schema": {
-                    "openAPIV3Schema": {
-                        "type": "object",
-                        "x-kubernetes-preserve-unknown-fields": True,
-                    }
-                },
-            }
-        ],
-    },
-}
-
 
 @pytest.fixture
 def kube(cluster: Cluster) -> KubeClient:
@@ -463,14 +433,6 @@ def test_rollout_restart_by_name_and_selector(
 
 
 # -- bumpApplicationRevision ----------------------------------------------------------------
-
-
-@pytest.fixture
-def kubevela(cluster: Cluster) -> None:
-    cluster.kubectl("apply", "--server-side", "-f", "-", input=json.dumps(APPLICATION_CRD))
-    cluster.kubectl(
-        "wait", "--for=condition=Established", "--timeout=30s", "crd/applications.core.oam.dev"
-    )
 
 
 def application(name: str, properties: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -21,47 +20,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("installed")]
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
 
-#: A stand-in for KubeVela's Application CRD, so its example resolves through discovery.
-APPLICATION_CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "applications.core.oam.dev"},
-    "spec": {
-        "group": "core.oam.dev",
-        "scope": "Namespaced",
-        "names": {
-            "kind": "Application",
-            "plural": "applications",
-            "singular": "application",
-            "listKind": "ApplicationList",
-        },
-        "versions": [
-            {
-                "name": "v1beta1",
-                "served": True,
-                "storage": True,
-                "schema": {
-                    "openAPIV3Schema": {
-                        "type": "object",
-                        "x-kubernetes-preserve-unknown-fields": True,
-                    }
-                },
-            }
-        ],
-    },
-}
-
-
-@pytest.fixture(scope="module")
-def with_kubevela(cluster: Cluster) -> None:
-    cluster.kubectl("apply", "--server-side", "-f", "-", input=json.dumps(APPLICATION_CRD))
-    cluster.kubectl(
-        "wait", "--for=condition=Established", "--timeout=30s", "crd/applications.core.oam.dev"
-    )
-
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-@pytest.mark.usefixtures("with_kubevela")
+@pytest.mark.usefixtures("kubevela")
 def test_example_creates_and_deletes(cluster: Cluster, namespace: str, path: Path) -> None:
     names = [
         d["metadata"]["name"]
