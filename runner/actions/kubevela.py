@@ -17,20 +17,18 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from runner import FIELD_MANAGER
 from runner.actions import fields
-from runner.actions.apierrors import action_error
 from runner.actions.base import ActionContext, ActionKind, ParseContext
 from runner.actions.workloads import (
     SELECTION_KEYS,
     Selection,
     parse_selection,
+    patch_workloads,
     select_workloads,
     selection_permissions,
     summary,
 )
 from runner.event import Event
-from runner.kube.errors import ApiError
 from runner.permissions import Permission
 
 API_VERSION = "core.oam.dev/v1beta1"
@@ -85,18 +83,7 @@ def run(config: BumpConfig, event: Event, ctx: ActionContext) -> str:
     refs = select_workloads(config.selection, event, ctx, mentions)
     version = new_publish_version()
     body = {"metadata": {"annotations": {PUBLISH_VERSION: version}}}
-    for ref in refs:
-        try:
-            ctx.client.patch(
-                ref.info,
-                ref.name,
-                body,
-                ref.namespace,
-                patch_type="merge",
-                field_manager=FIELD_MANAGER,
-            )
-        except ApiError as exc:
-            raise action_error(exc, f"bumping {ref}") from None
+    patch_workloads(ctx, refs, body, "merge", "bumping")
     text = summary("bumped", config.selection, refs, event)
     return f"{text} to {version}" if refs else text
 

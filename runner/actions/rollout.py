@@ -13,20 +13,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from runner import FIELD_MANAGER
 from runner.actions import consumers, fields
-from runner.actions.apierrors import action_error
 from runner.actions.base import ActionContext, ActionKind, ParseContext
 from runner.actions.workloads import (
     SELECTION_KEYS,
     Selection,
     parse_selection,
+    patch_workloads,
     select_workloads,
     selection_permissions,
     summary,
 )
 from runner.event import Event
-from runner.kube.errors import ApiError
 from runner.permissions import Permission
 from runner.spec.errors import SpecError
 
@@ -81,18 +79,7 @@ def run(config: RolloutRestartConfig, event: Event, ctx: ActionContext) -> str:
 
     refs = select_workloads(config.selection, event, ctx, consumes)
     body = restart_patch(datetime.datetime.now(datetime.UTC))
-    for ref in refs:
-        try:
-            ctx.client.patch(
-                ref.info,
-                ref.name,
-                body,
-                ref.namespace,
-                patch_type="strategic",
-                field_manager=FIELD_MANAGER,
-            )
-        except ApiError as exc:
-            raise action_error(exc, f"restarting {ref}") from None
+    patch_workloads(ctx, refs, body, "strategic", "restarting")
     return summary("restarted", config.selection, refs, event)
 
 

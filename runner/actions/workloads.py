@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from runner import FIELD_MANAGER
 from runner.actions import fields
+from runner.actions.apierrors import action_error
 from runner.actions.base import ActionContext, ParseContext, PermanentActionError
 from runner.actions.targets import (
     ObjectRef,
@@ -28,8 +30,12 @@ from runner.actions.targets import (
     target_permissions,
 )
 from runner.event import Event
+from runner.kube.errors import ApiError
 from runner.permissions import Permission
 from runner.spec.errors import SpecError
+
+if TYPE_CHECKING:
+    from runner.kube.client import PatchType
 
 #: (a listed object, the event's object) -> whether the first consumes the second
 Consumes = Callable[[Mapping[str, Any], Mapping[str, Any]], bool]
@@ -120,6 +126,28 @@ def select_workloads(
         for item in list_objects(ctx.client, info, namespace, None)
         if consumes(item, obj)
     ]
+
+
+def patch_workloads(
+    ctx: ActionContext,
+    refs: list[ObjectRef],
+    body: Mapping[str, Any],
+    patch_type: PatchType,
+    doing: str,
+) -> None:
+    """Apply one patch to each chosen workload; the first API error ends the action."""
+    for ref in refs:
+        try:
+            ctx.client.patch(
+                ref.info,
+                ref.name,
+                body,
+                ref.namespace,
+                patch_type=patch_type,
+                field_manager=FIELD_MANAGER,
+            )
+        except ApiError as exc:
+            raise action_error(exc, f"{doing} {ref}") from None
 
 
 def summary(verb: str, selection: Selection, refs: list[ObjectRef], event: Event) -> str:
