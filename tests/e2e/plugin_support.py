@@ -11,17 +11,14 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import yaml
 
 from tests.conftest import Cluster
 
-T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
 FAKE_IMAGE = "registry.example/kubectl-trigger/runner:kwok"  # kwok simulates it; nothing runs
 GROUP = "triggers.kubectl-trigger.dev"
@@ -54,18 +51,6 @@ def plugin(
             f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
         )
     return proc
-
-
-def wait_until(check: Callable[[], T | None], timeout: float, what: str) -> T:
-    """Poll ``check`` until it returns something truthy; fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        last = check()
-        if last:
-            return last
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.2)
 
 
 def submit(

@@ -18,32 +18,19 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from tests.conftest import Cluster
+from tests.polling import wait_for
 
-T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
 CRD_NAME = "triggers.triggers.kubectl-trigger.dev"
 API_VERSION = "triggers.kubectl-trigger.dev/v1alpha1"
 Fired = tuple[str, str, str]  # (event, key, resourceVersion)
 LOG_ACTION = {"log": {"message": "{{ .event }} {{ .object.metadata.name }}"}}
-
-
-def wait_for(check: Callable[[], T | None], timeout: float, what: str) -> T:
-    """Poll ``check`` every 0.1 s until it returns something truthy; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
 
 
 def runner_env() -> dict[str, str]:

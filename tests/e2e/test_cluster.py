@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import urllib3
@@ -22,22 +20,9 @@ from devcluster import kwok, layout, processes
 from devcluster.api import Api
 from devcluster.layout import Layout
 from tests.conftest import Cluster
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.e2e
-
-T = TypeVar("T")
-
-
-def wait_until(check: Callable[[], T | None], timeout: float, what: str) -> T:
-    """Poll ``check`` until it returns something truthy; fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        last = check()
-        if last:
-            return last
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.2)
 
 
 def logs_containing(cluster: Cluster, pod: str, namespace: str, needle: str) -> str | None:
@@ -72,7 +57,7 @@ def deploy(cluster: Cluster, namespace: str, name: str, image: str) -> dict[str,
         running = [p for p in pods if p.get("status", {}).get("phase") == "Running"]
         return running[0] if running else None
 
-    return wait_until(running_pod, 60, f"a Running pod of Deployment {name}")
+    return wait_for(running_pod, 60, f"a Running pod of Deployment {name}")
 
 
 def test_watch_sees_objects_created_and_deleted(cluster: Cluster, namespace: str) -> None:
@@ -124,7 +109,7 @@ def test_pod_logs_come_from_the_file_kwok_serves(
     logs_object = kwok.pod_logs(pod, {"main": (log_file, tmp_path / "previous.log")})
     cluster.kubectl("create", "-f", "-", input=json.dumps(logs_object))
 
-    text = wait_until(
+    text = wait_for(
         lambda: logs_containing(cluster, name, namespace, marker), 20, "kwok to serve our file"
     )
     assert text.splitlines() == [f"first {marker}", "second"]
@@ -162,7 +147,7 @@ def test_service_account_token_is_held_to_rbac(cluster: Cluster, namespace: str)
         "--role=read-cm",
         f"--serviceaccount={namespace}:reader",
     )
-    wait_until(lambda: _as_token(cluster, token, "GET", configmaps) == 200, 10, "the grant")
+    wait_for(lambda: _as_token(cluster, token, "GET", configmaps) == 200, 10, "the grant")
 
     assert _as_token(cluster, token, "POST", configmaps) == 403  # create was not granted
     assert _as_token(cluster, token, "GET", f"/api/v1/namespaces/{namespace}/secrets") == 403
@@ -193,7 +178,7 @@ def test_deleting_an_owner_garbage_collects_its_dependent(cluster: Cluster, name
         probe = cluster.kubectl("get", "configmap", "dependent", "-n", namespace, check=False)
         return probe.returncode != 0 and "NotFound" in probe.stderr
 
-    wait_until(dependent_gone, 60, "the garbage collector to delete the dependent")
+    wait_for(dependent_gone, 60, "the garbage collector to delete the dependent")
     cluster.kubectl("get", "configmap", "bystander", "-n", namespace)  # untouched
 
 
@@ -250,10 +235,10 @@ def test_pod_emulator_runs_a_pod_with_its_in_cluster_identity(
         )
         return json.loads(probe.stdout) if probe.returncode == 0 else None
 
-    configmap = wait_until(made, 60, "the emulated pod to create ConfigMap out")
+    configmap = wait_for(made, 60, "the emulated pod to create ConfigMap out")
     assert configmap["data"] == {"createdBy": "maker", "greeting": greeting}
 
-    text = wait_until(
+    text = wait_for(
         lambda: logs_containing(cluster, "maker", namespace, "stderr works too"),
         20,
         "the pod's log lines",

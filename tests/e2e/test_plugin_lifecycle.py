@@ -17,18 +17,18 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Cluster
-from tests.e2e.plugin_support import (
+from tests.e2e.plugin_support import (  # noqa: F401 - fixture
     FAKE_IMAGE,
     get_or_none,
-    installed,  # noqa: F401 - fixture
+    installed,
     labelled,
     plugin,
     plugin_argv,
     running_pod,
     submit,
     trigger_yaml,
-    wait_until,
 )
+from tests.polling import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("installed")]
 
@@ -63,7 +63,7 @@ def test_create_get_describe(cluster: Cluster, namespace: str) -> None:
         (owner,) = obj["metadata"]["ownerReferences"]
         assert (owner["kind"], owner["name"], owner["uid"]) == ("Trigger", "web", uid)
         assert owner["blockOwnerDeletion"] is True
-    pod = wait_until(lambda: running_pod(cluster, namespace, "web"), 60, "the runner pod Running")
+    pod = wait_for(lambda: running_pod(cluster, namespace, "web"), 60, "the runner pod Running")
     assert pod["spec"]["nodeName"] == "kt-node"
 
     table = plugin(cluster, "get", "-n", namespace).stdout.splitlines()
@@ -130,7 +130,7 @@ def _template_hash(cluster: Cluster, namespace: str) -> str:
 
 def test_apply_rolls_only_on_change(cluster: Cluster, namespace: str) -> None:
     _create(cluster, namespace)
-    wait_until(lambda: running_pod(cluster, namespace, "web"), 60, "the runner pod Running")
+    wait_for(lambda: running_pod(cluster, namespace, "web"), 60, "the runner pod Running")
     versions, hash_before = _versions(cluster, namespace), _template_hash(cluster, namespace)
 
     same = submit(cluster, "apply", namespace, "web", SPEC)
@@ -157,7 +157,7 @@ def test_apply_rolls_only_on_change(cluster: Cluster, namespace: str) -> None:
             else None
         )
 
-    wait_until(new_pod, 60, "a runner pod with the new spec hash")
+    wait_for(new_pod, 60, "a runner pod with the new spec hash")
 
 
 def test_apply_prunes_rbac_no_longer_needed(cluster: Cluster, namespace: str) -> None:
@@ -180,7 +180,7 @@ def test_delete_removes_everything(cluster: Cluster, namespace: str) -> None:
         "actions": [{"log": {"message": "x"}}],
     }
     submit(cluster, "create", namespace, "web", wide)
-    wait_until(lambda: running_pod(cluster, namespace, "web"), 60, "the runner pod Running")
+    wait_for(lambda: running_pod(cluster, namespace, "web"), 60, "the runner pod Running")
     assert (
         len(labelled(cluster, f"{DERIVED},clusterroles,clusterrolebindings", namespace, "web")) == 6
     )  # SA, Role+Binding (own Trigger), ClusterRole+Binding, Deployment

@@ -5,13 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import Cluster
-from tests.e2e.plugin_support import (
-    installed,  # noqa: F401 - fixture
-    plugin,
-    running_pod,
-    submit,
-    wait_until,
-)
+from tests.e2e.plugin_support import installed, plugin, running_pod, submit  # noqa: F401 - fixture
+from tests.polling import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("installed")]
 
@@ -24,7 +19,7 @@ SIMULATED = "devcluster: this container is simulated by kwok"
 
 def test_logs_of_the_runner_pod(cluster: Cluster, namespace: str) -> None:
     submit(cluster, "create", namespace, "web", SPEC)
-    wait_until(lambda: running_pod(cluster, namespace, "web"), 60, "the runner pod Running")
+    wait_for(lambda: running_pod(cluster, namespace, "web"), 60, "the runner pod Running")
     out = plugin(cluster, "logs", "web", "-n", namespace).stdout
     assert SIMULATED in out
     tail = plugin(cluster, "logs", "web", "-n", namespace, "--tail", "1", "--timestamps").stdout

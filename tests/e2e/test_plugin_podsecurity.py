@@ -8,16 +8,16 @@ import pytest
 import yaml
 
 from tests.conftest import Cluster
-from tests.e2e.plugin_support import (
+from tests.e2e.plugin_support import (  # noqa: F401 - fixture
     FAKE_IMAGE,
-    installed,  # noqa: F401 - fixture
+    installed,
     labelled,
     plugin,
     running_pod,
     submit,
     trigger_yaml,
-    wait_until,
 )
+from tests.polling import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("installed")]
 
@@ -75,5 +75,5 @@ def test_runner_pod_admitted_under_restricted(cluster: Cluster, namespace: str) 
 
     # and the real thing: the ReplicaSet creates the pod and it runs
     submit(cluster, "create", namespace, "web", SPEC)
-    wait_until(lambda: running_pod(cluster, namespace, "web"), 60, "the runner pod Running")
+    wait_for(lambda: running_pod(cluster, namespace, "web"), 60, "the runner pod Running")
     assert len(labelled(cluster, "replicasets", namespace, "web")) == 1

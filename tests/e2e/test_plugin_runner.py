@@ -15,15 +15,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Cluster
-from tests.e2e.plugin_support import (
+from tests.e2e.plugin_support import (  # noqa: F401 - fixture
     FAKE_IMAGE,
     get_or_none,
-    installed,  # noqa: F401 - fixture
+    installed,
     labelled,
     plugin,
     running_pod,
-    wait_until,
 )
+from tests.polling import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("installed")]
 
@@ -76,8 +76,8 @@ def test_flagship_example_end_to_end(cluster: Cluster, namespace: str) -> None:
     cluster.kubectl("create", "-f", "-", input=json.dumps(_consumer(namespace)))
 
     plugin(cluster, "create", "-f", str(EXAMPLE), "-n", namespace)
-    wait_until(lambda: running_pod(cluster, namespace, NAME), 60, "the runner pod Running")
-    wait_until(
+    wait_for(lambda: running_pod(cluster, namespace, NAME), 60, "the runner pod Running")
+    wait_for(
         lambda: any(
             c.get("type") == "Ready" and c.get("status") == "True"
             for c in (
@@ -97,8 +97,8 @@ def test_flagship_example_end_to_end(cluster: Cluster, namespace: str) -> None:
     assert _restarted_at(cluster, namespace) is None
 
     cluster.kubectl("patch", "configmap", "web-config", "-n", namespace, "-p", '{"data":{"a":"2"}}')
-    wait_until(lambda: _restarted_at(cluster, namespace), 30, "the consumer to be restarted")
-    wait_until(
+    wait_for(lambda: _restarted_at(cluster, namespace), 30, "the consumer to be restarted")
+    wait_for(
         lambda: _counters(cluster, namespace).get("eventsMatched", 0) >= 1,
         30,
         "status.counters.eventsMatched to rise",
@@ -132,14 +132,14 @@ def test_runner_runs_the_template_expansion(cluster: Cluster, namespace: str) ->
     """The Trigger's spec says ``use: log-change``; the runner runs what it expands to."""
     name = "log-secret-changes"
     plugin(cluster, "create", "-f", str(TEMPLATE_EXAMPLE), "-n", namespace)
-    wait_until(lambda: running_pod(cluster, namespace, name), 60, "the runner pod Running")
+    wait_for(lambda: running_pod(cluster, namespace, name), 60, "the runner pod Running")
 
     def ready() -> bool:
         trig = get_or_none(cluster, "trigger", name, "-n", namespace) or {}
         conditions = (trig.get("status") or {}).get("conditions") or []
         return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
-    wait_until(ready, 60, "the runner to report Ready (it parsed the expanded spec)")
+    wait_for(ready, 60, "the runner to report Ready (it parsed the expanded spec)")
     cluster.kubectl("create", "secret", "generic", "db-pass", "-n", namespace, "--from-literal=p=x")
 
     def logged() -> list[dict]:
@@ -147,6 +147,6 @@ def test_runner_runs_the_template_expansion(cluster: Cluster, namespace: str) ->
         lines = [json.loads(line) for line in out.splitlines() if line.strip()]
         return [entry for entry in lines if entry.get("message") == "create Secret db-pass"]
 
-    entries = wait_until(logged, 30, "the template's log action to log the new Secret")
+    entries = wait_for(logged, 30, "the template's log action to log the new Secret")
     assert len(entries) == 1
     plugin(cluster, "delete", "-f", str(TEMPLATE_EXAMPLE), "-n", namespace)

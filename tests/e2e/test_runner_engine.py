@@ -35,8 +35,8 @@ from tests.e2e.runner_support import (
     runner_env,
     settle,
     status,
-    wait_for,
 )
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -27,7 +27,8 @@ import pytest
 from runner.kube import ApiError, Conflict, KubeClient, load_kubeconfig
 from tests.conftest import Cluster
 from tests.e2e.action_receivers import HttpReceiver, free_port
-from tests.e2e.runner_support import Runner, make_trigger, metric, wait_for
+from tests.e2e.runner_support import Runner, make_trigger, metric
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,8 @@ import pytest
 
 from tests.conftest import Cluster
 from tests.e2e.action_receivers import HttpReceiver, Reply
-from tests.e2e.runner_support import Runner, create_cm, make_trigger, patch_cm, wait_for
+from tests.e2e.runner_support import Runner, create_cm, make_trigger, patch_cm
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.e2e
 

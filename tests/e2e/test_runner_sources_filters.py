@@ -41,8 +41,8 @@ from tests.e2e.runner_support import (
     patch_cm,
     rv_of,
     status,
-    wait_for,
 )
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.e2e
 
