@@ -11,13 +11,18 @@ deleted again, newest first; objects it only updated keep the new content
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kubectl_trigger import derived, naming, render, session
-from kubectl_trigger.errors import OperationFailed, PluginError, translated
+from kubectl_trigger.errors import (
+    OperationFailed,
+    PluginError,
+    ignore_missing,
+    translated,
+    type_not_served,
+)
 from kubectl_trigger.prepare import Batch, Prepared
 from runner import FIELD_MANAGER
 
@@ -52,7 +57,9 @@ class Writer:
         with translated(f"get {derived.describe_ref(obj)}"):
             try:
                 return dict(self.client.get(session.known(kind), name, ns or None))
-            except kube_errors.NotFound:
+            except kube_errors.NotFound as e:
+                if type_not_served(e):  # no CRD: translated says to run install
+                    raise
                 return None
 
     def apply(self, obj: Obj, live: Obj | None) -> Outcome:
@@ -78,14 +85,9 @@ class Writer:
 
     def delete(self, obj: Obj) -> None:
         """Delete ``obj`` (used for pruning and rollback)."""
-        from runner.kube import errors as kube_errors
-
         kind, ns, name = derived.ref(obj)
-        # suppress is the inner context: a missing object is fine, not an error
-        with (
-            translated(f"delete {derived.describe_ref(obj)}"),
-            contextlib.suppress(kube_errors.NotFound),
-        ):
+        # ignore_missing is the inner context: a missing object is fine, not an error
+        with translated(f"delete {derived.describe_ref(obj)}"), ignore_missing():
             self.client.delete(
                 session.known(kind),
                 name,
@@ -112,11 +114,20 @@ def _rv(obj: Obj) -> str:
 
 
 def _belongs(live: Obj, trig: Prepared) -> bool:
+    return trig.ref.owns((live.get("metadata") or {}).get("labels") or {})
+
+
+def _owner_of(live: Obj) -> str | None:
+    """The trigger a live object's labels say it was derived from, if any."""
     labels = (live.get("metadata") or {}).get("labels") or {}
-    want = naming.labels(trig.namespace, trig.name)
-    return all(
-        labels.get(k) == want[k] for k in (naming.LABEL_TRIGGER, naming.LABEL_TRIGGER_NAMESPACE)
-    )
+    if labels.get(naming.LABEL_MANAGED_BY) != "kubectl-trigger":
+        return None
+    if naming.LABEL_CLUSTER_TRIGGER in labels:
+        return f"ClusterTrigger {labels[naming.LABEL_CLUSTER_TRIGGER]}"
+    if naming.LABEL_TRIGGER in labels:
+        ns = labels.get(naming.LABEL_TRIGGER_NAMESPACE, "?")
+        return f"Trigger {ns}/{labels[naming.LABEL_TRIGGER]}"
+    return None
 
 
 def write(
@@ -160,15 +171,22 @@ def _preflight(writer: Writer, batch: Batch, mode: str, image: str | None) -> Li
         current = writer.exists(trig.trigger)
         if current is not None and mode == "create":
             raise OperationFailed(
-                f'Trigger {trig.key} already exists; use "kubectl trigger apply -f" to update it'
+                f'{trig.ref} already exists; use "kubectl trigger apply -f" to update it'
             )
         live[derived.ref(trig.trigger)] = current
         for obj in trig.render(image):
             other = writer.exists(obj)
             if other is not None and not _belongs(other, trig):
+                owner = _owner_of(other)
+                fix = (
+                    f"it belongs to {owner}: give this trigger another name "
+                    "(deleting that object would break the other trigger)"
+                    if owner
+                    else f"rename or remove that object if nothing needs it, or rename {trig.ref}"
+                )
                 raise OperationFailed(
                     f"{derived.describe_ref(obj)} already exists and does not belong to "
-                    f"Trigger {trig.key}; delete or rename it, or rename the Trigger"
+                    f"{trig.ref}; {fix}"
                 )
             live[derived.ref(obj)] = other
     return live
@@ -181,14 +199,14 @@ def _write_trigger(
     first = writer.apply(trig.trigger, before)
     outcomes = [first]
     uid = str(first.obj.get("metadata", {}).get("uid") or "")
-    owner = render.Owner(trig.name, uid) if uid else None
-    wanted = trig.render(image, owner)
+    owner = render.Owner(trig.name, uid, trig.ref.kind) if uid else None
+    wanted = trig.render(image, owner, first.obj)
     for obj in wanted:
         outcomes.append(writer.apply(obj, live.get(derived.ref(obj))))
     if mode == "apply" and before is not None and not writer.dry_run:
         keep = {derived.ref(o) for o in wanted}
         namespaces = [ns for ns in trig.rules if ns]
-        for stale in derived.find(writer.client, trig.namespace, trig.name, namespaces=namespaces):
+        for stale in derived.find(writer.client, trig.ref, namespaces=namespaces):
             if derived.ref(stale) not in keep:
                 writer.delete(stale)
                 outcomes.append(Outcome(stale, "pruned"))

@@ -11,7 +11,7 @@ Exit codes (documented in docs/cli.md):
 0     success
 1     the operation failed (conflict, already exists, timeout, server error)
 2     bad input: usage, unreadable file, bad YAML, invalid spec, unknown kind
-3     a named object was not found
+3     a named object was not found, or the CRDs are not installed
 4     the cluster cannot be used: no kubeconfig, unreachable, unauthorized,
       forbidden
 ====  =======================================================================
@@ -62,11 +62,49 @@ class ClusterUnavailable(PluginError):
     exit_code = EXIT_CLUSTER
 
 
+#: What every command says when the API server does not serve the plugin's kinds.
+CRD_MISSING = "the Trigger CRD is not installed in this cluster; run: kubectl trigger install"
+
+
+class CrdMissing(NotFoundError):
+    """The API server does not serve the plugin's own kinds: ``install`` was never run."""
+
+    def __init__(self) -> None:
+        super().__init__(CRD_MISSING)
+
+
+def type_not_served(exc: BaseException) -> bool:
+    """Whether a 404 means the resource type is not served, rather than a missing object.
+
+    A missing object is answered with a ``Status`` naming it (``details.name``);
+    an API path nobody serves gets ``404 page not found`` (plain text), or a
+    ``Status`` without details when only the group-version exists.
+    """
+    from runner.kube import errors as kube_errors
+
+    if not isinstance(exc, kube_errors.NotFound) or isinstance(exc, kube_errors.ResourceNotFound):
+        return False
+    details = (exc.body or {}).get("details")
+    return not (isinstance(details, dict) and details.get("name"))
+
+
 def _spec_details(exc: BaseException) -> list[str]:
     errors = getattr(exc, "errors", None)
     if isinstance(errors, list) and errors:
         return [str(e) for e in errors]
     return [str(exc)]
+
+
+@contextmanager
+def ignore_missing() -> Iterator[None]:
+    """Suppress the API's NotFound for a missing object; a type not served still raises."""
+    from runner.kube import errors as kube_errors
+
+    try:
+        yield
+    except kube_errors.NotFound as e:
+        if type_not_served(e):
+            raise
 
 
 @contextmanager
@@ -93,6 +131,8 @@ def translated(what: str = "") -> Iterator[None]:
     except ConfigError as e:
         raise ClusterUnavailable(f"{prefix}kubeconfig: {e}") from e
     except kube_errors.ApiError as e:
+        if type_not_served(e):
+            raise CrdMissing() from e
         cls = _API_ERRORS.get(type(e).__name__) or _by_status(e.status)
         raise cls(f"{prefix}{_api_message(e)}") from e
 

@@ -6,19 +6,36 @@ and output, and so the flow (validate everything, then write) exists once.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
-from kubectl_trigger import deploy, inputs, output, rbac
-from kubectl_trigger.errors import PluginError, translated
+from kubectl_trigger import deploy, inputs, naming, output, rbac
+from kubectl_trigger import system_namespace as controlled
+from kubectl_trigger.errors import PluginError, translated, type_not_served
 from kubectl_trigger.prepare import Batch, discovery_resolver, prepare
 from kubectl_trigger.session import Session, known
 
 Obj = dict[str, Any]
 
 
-def load(files: list[str], sess: Session, *, offline: bool) -> Batch:
-    """Read and validate every document; with ``offline`` no cluster is contacted."""
+def load(
+    files: list[str], sess: Session, *, offline: bool, system_namespace: str | None = None
+) -> Batch:
+    """Read and validate every document; with ``offline`` no cluster is contacted.
+
+    Warnings (a ClusterTrigger given cluster-wide write rights) go to stderr.
+    ``system_namespace`` overrides where ClusterTriggers' runners live (else what
+    ``install`` recorded, or its default offline).
+    """
+    batch = _load(files, sess, offline=offline, system_namespace=system_namespace)
+    for trig in batch.triggers:
+        for warning in trig.warnings:
+            output.warn(warning)
+    return batch
+
+
+def _load(files: list[str], sess: Session, *, offline: bool, system_namespace: str | None) -> Batch:
     docs = inputs.load(files)
     if offline:
         return prepare(
@@ -27,6 +44,7 @@ def load(files: list[str], sess: Session, *, offline: bool) -> Batch:
             default_namespace=sess.offline_namespace(),
             resolve=rbac.offline_resolver,
             fetch_template=None,
+            system_namespace=lambda: system_namespace or naming.DEFAULT_SYSTEM_NAMESPACE,
         )
     client = sess.client
 
@@ -36,7 +54,9 @@ def load(files: list[str], sess: Session, *, offline: bool) -> Batch:
         with translated(f"get TriggerTemplate {namespace}/{name}"):
             try:
                 return dict(client.get(known("TriggerTemplate"), name, namespace))
-            except kube_errors.NotFound:
+            except kube_errors.NotFound as e:
+                if type_not_served(e):  # no CRD: translated says to run install
+                    raise
                 return None
 
     return prepare(
@@ -45,6 +65,7 @@ def load(files: list[str], sess: Session, *, offline: bool) -> Batch:
         default_namespace=sess.namespace,
         resolve=discovery_resolver(client),
         fetch_template=fetch,
+        system_namespace=functools.cache(lambda: system_namespace or controlled.read(client)),
     )
 
 

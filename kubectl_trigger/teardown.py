@@ -11,13 +11,12 @@ pods are gone.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from kubectl_trigger import derived, session
-from kubectl_trigger.errors import OperationFailed, translated
+from kubectl_trigger.errors import OperationFailed, ignore_missing, translated
 
 if TYPE_CHECKING:
     from runner.kube.client import KubeClient
@@ -31,13 +30,8 @@ PROPAGATION: dict[str, Propagation] = {"Deployment": "Foreground", "Trigger": "B
 
 
 def _delete(client: KubeClient, obj: Obj) -> None:
-    from runner.kube import errors as kube_errors
-
     kind, ns, name = derived.ref(obj)
-    with (
-        translated(f"delete {derived.describe_ref(obj)}"),
-        contextlib.suppress(kube_errors.NotFound),
-    ):
+    with translated(f"delete {derived.describe_ref(obj)}"), ignore_missing():
         client.delete(
             session.known(kind),
             name,
@@ -64,8 +58,6 @@ def delete_trigger(client: KubeClient, namespace: str, name: str, report: Report
 
 def wait_gone(client: KubeClient, targets: list[tuple[str, str]], timeout: float) -> None:
     """Poll until every Trigger in ``targets`` (namespace, name) and its objects are gone."""
-    from runner.kube import errors as kube_errors
-
     deadline = time.monotonic() + timeout
     pending = list(targets)
     delay = 0.1
@@ -73,7 +65,7 @@ def wait_gone(client: KubeClient, targets: list[tuple[str, str]], timeout: float
         still = []
         for ns, name in pending:
             left = derived.find(client, ns, name, kinds=(*session.DERIVED_KINDS, "Pod"))
-            with translated(), contextlib.suppress(kube_errors.NotFound):
+            with translated(), ignore_missing():
                 client.get(session.known("Trigger"), name, ns)
                 left.append({"kind": "Trigger", "metadata": {"namespace": ns, "name": name}})
             if left:
