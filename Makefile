@@ -8,12 +8,14 @@ STAMP := $(VENV)/.installed-stamp
 # Go is preinstalled at /usr/local/go on our machines; devcluster.build needs it.
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: venv binaries test demo cluster-up cluster-down lint crd
+.PHONY: venv binaries test demo cluster-up cluster-down lint crd lock
 
-$(STAMP): pyproject.toml
+# Versions come from the lock (constraints.txt, written by `make lock`), the set CI tests
+# and the image and zipapp ship.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -46,3 +48,8 @@ lint: venv
 crd: venv
 	$(PY) -m kubectl_trigger.crd > manifests/crd.yaml
 	cp manifests/crd.yaml kubectl_trigger/manifests/crd.yaml
+
+# Re-resolve pyproject's ranges into exact pins (needs CPython 3.11, 3.12 and 3.13; about a
+# minute). Same cut-off date as the current lock unless REFRESH=1 (newer releases).
+lock:
+	$(PYTHON) hack/lock.py $(if $(REFRESH),--refresh)
