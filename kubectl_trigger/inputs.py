@@ -3,6 +3,11 @@
 Every document is returned with where it came from (``file.yaml#2``), so a
 later error can name it. A YAML error stops everything before any cluster call
 and names the file, the line and the column.
+
+Each input (a file, each file of a directory, stdin) may hold at most
+``MAX_INPUT_BYTES`` (4 MiB, documented in docs/cli.md): reading stops one
+byte past the limit, so ``-f /dev/zero`` or an endless pipe ends at once with
+an error naming the flag, instead of filling memory.
 """
 
 from __future__ import annotations
@@ -11,11 +16,13 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from kubectl_trigger.errors import BadInput
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
+#: the most one input file (or stdin) may hold
+MAX_INPUT_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -37,26 +44,53 @@ class Document:
         return str(meta.get("name", "")) if isinstance(meta, Mapping) else ""
 
 
-def _files(arg: str) -> list[tuple[str, str]]:
+def _files(arg: str, flag: str) -> list[tuple[str, str]]:
     """(origin, text) pairs for one ``-f`` argument."""
     if arg == "-":
-        return [("<stdin>", sys.stdin.read())]
+        stdin: BinaryIO = sys.stdin.buffer
+        return [("<stdin>", _decode("<stdin>", _bounded(stdin, "<stdin>", flag)))]
     path = Path(arg)
     if path.is_dir():
         found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in YAML_SUFFIXES)
         if not found:
             raise BadInput(f"{arg}: no .yaml, .yml or .json files in this directory")
-        return [(str(p), _read(p)) for p in found]
-    return [(arg, _read(path))]
+        return [(str(p), _read(p, flag)) for p in found]
+    return [(arg, _read(path, flag))]
 
 
-def _read(path: Path) -> str:
+def _read(path: Path, flag: str) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            data = _bounded(f, str(path), flag)
     except FileNotFoundError as e:
         raise BadInput(f"{path}: no such file or directory") from e
-    except (OSError, UnicodeDecodeError) as e:
-        raise BadInput(f"{path}: cannot read: {e}") from e
+    except OSError as e:
+        raise BadInput(f"{path}: cannot read: {e.strerror or e}") from e
+    return _decode(str(path), data)
+
+
+def _bounded(stream: BinaryIO, origin: str, flag: str) -> bytes:
+    """At most ``MAX_INPUT_BYTES`` from ``stream``; more is an error naming the flag."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_INPUT_BYTES:
+        chunk = stream.read(MAX_INPUT_BYTES + 1 - size)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+    limit = f"{MAX_INPUT_BYTES // (1024 * 1024)} MiB"
+    fix = "; split it into several files" if flag == "-f" else ""
+    raise BadInput(
+        f"{flag} {origin}: larger than {limit}, the most {flag} reads from one input{fix}"
+    )
+
+
+def _decode(origin: str, data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise BadInput(f"{origin}: cannot read: not UTF-8 text (byte {e.start})") from e
 
 
 def parse_text(origin: str, text: str) -> list[Document]:
@@ -89,11 +123,11 @@ def parse_text(origin: str, text: str) -> list[Document]:
     return docs
 
 
-def load(args: Iterable[str]) -> list[Document]:
-    """Every document of every ``-f`` argument, in order."""
+def load(args: Iterable[str], flag: str = "-f") -> list[Document]:
+    """Every document of every argument of ``flag`` (``-f``, ``--object``), in order."""
     docs: list[Document] = []
     for arg in args:
-        for origin, text in _files(arg):
+        for origin, text in _files(arg, flag):
             docs += parse_text(origin, text)
     if not docs:
         raise BadInput("no objects found in the given files")

@@ -3,8 +3,9 @@
 The runner cannot afford prometheus_client (memory, start-up), and needs only
 a handful of counters, two gauges and one histogram. The numbers here are the
 same ones the status writer reports, so status and metrics never disagree.
-The HTTP server is a few lines over a socket (http.server alone would cost
-0.7 MiB) and runs in a daemon thread.
+Label values are scrubbed of registered secrets (``runner.redact``) like every
+other text the runner writes. The HTTP server is a few lines over a socket
+(http.server alone would cost 0.7 MiB) and runs in a daemon thread.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import logging
 import socket
 import threading
 from collections.abc import Callable
+
+from runner import redact
 
 PREFIX = "kubectl_trigger_runner_"
 
@@ -173,6 +176,8 @@ def _join(*parts: str) -> str:
 
 
 def _escape(value: str) -> str:
+    """A label value: scrubbed of registered secrets, then escaped for the exposition format."""
+    value = redact.scrub(value)
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 

@@ -53,9 +53,9 @@ def test(
         raise BadInput(f"test takes exactly one Trigger; the input has {len(batch.triggers)}")
     obj = old = None
     if object_file:
-        obj = inputs.load([object_file])[0].body
+        obj = inputs.load([object_file], "--object")[0].body
     if old_object:
-        old = inputs.load([old_object])[0].body
+        old = inputs.load([old_object], "--old-object")[0].body
     if event is not None:
         options.check_choice("--event", event, ("create", "update", "delete", "cron"))
     result = simulate.simulate(batch.triggers[0], obj, old, event)

@@ -1,17 +1,25 @@
 """The ``slack``, ``teams`` and ``discord`` actions: post a text to an incoming webhook.
 
-The three differ only in the JSON they accept, so one table maps each service
-to its payload and the sending is shared with ``webhook``:
+The three differ only in the JSON they accept and the markup they read, so
+one table maps each service to its payload and to the escaping applied to
+event values (the template's own text is sent as written, formatting and all):
 
-- Slack: ``{"text": ...}``; event values are escaped (``&``, ``<``, ``>``) so a
-  label value cannot write ``<!channel>`` or a link; the template's own text is
-  sent as written.
-- Discord: ``{"content": ..., "allowed_mentions": {"parse": []}}``: no
-  ``@everyone`` or role ping from event values; cut to Discord's 2,000 characters.
+- Slack: ``{"text": ...}`` in mrkdwn. Event values get the escaping Slack
+  documents, ``&`` ``<`` ``>`` as HTML entities, so a value cannot write a link
+  (``<https://x|y>``), a mention or ``<!channel>``. Slack has no escape for
+  ``*_~``` emphasis; a value may still show bold, never a link or a ping.
+- Discord: ``{"content": ..., "allowed_mentions": {"parse": []}}``: no ping at
+  all from the message. Event values are backslash-escaped for Discord's
+  markdown (``\\ * _ ~ ` | [ ] ( ) < > #``, and ``-``, ``+`` or ``1.`` starting a
+  line), so ``[Reset](https://evil.example)`` stays text and ``<@id>`` shows as
+  written; ``@everyone`` and ``@here`` get a zero-width space after the ``@``.
+  The text is cut to Discord's 2,000 characters.
 - Teams: a message with one Adaptive Card (version 1.2) holding one wrapping
   TextBlock: the format both Teams Workflows ("When a Teams webhook request is
   received") and the older Microsoft 365 connector webhooks accept; Workflows
-  do not accept the legacy MessageCard.
+  do not accept the legacy MessageCard. TextBlock reads a CommonMark subset
+  (emphasis, links, lists); event values are backslash-escaped for it
+  (``\\ * _ [ ] ( ) < >``, and list markers starting a line).
 
 The payload is built as data and serialized once, so nothing in the text can
 add fields. The webhook URL is a value source (usually a Secret) and never shown
@@ -22,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,8 +50,40 @@ DISCORD_LIMIT = 2000
 TIMEOUT = 10.0
 
 
-def _slack_escape(text: str) -> str:
+#: a list item's marker at the start of a line (``\r`` starts a line in Teams cards)
+_LIST_MARKER = re.compile(r"(^|[\r\n])([ \t]*)([-+]|\d+(?=[.)]))(?=[.)]?(?:[ \t]|$))")
+_DISCORD_SPECIAL = re.compile(r"([\\*_~`|\[\]()<>#])")
+_TEAMS_SPECIAL = re.compile(r"([\\*_\[\]()<>])")
+_DISCORD_MASS_MENTION = re.compile(r"@(everyone|here)\b")
+
+
+def slack_escape(text: str) -> str:
+    """An event value for Slack mrkdwn: ``&``, ``<`` and ``>`` as HTML entities."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def discord_escape(text: str) -> str:
+    """An event value for Discord markdown: every markup character backslash-escaped."""
+    text = _DISCORD_SPECIAL.sub(r"\\\1", text)
+    text = _escape_list_markers(text)
+    return _DISCORD_MASS_MENTION.sub("@\u200b\\1", text)
+
+
+def teams_escape(text: str) -> str:
+    """An event value for an Adaptive Card TextBlock (CommonMark subset)."""
+    return _escape_list_markers(_TEAMS_SPECIAL.sub(r"\\\1", text))
+
+
+def _escape_list_markers(text: str) -> str:
+    """``- x``, ``+ x`` and ``1. x`` at a line start: the marker escaped (``\\-``, ``1\\.``)."""
+
+    def escape(match: re.Match[str]) -> str:
+        start, indent, marker = match.groups()
+        if marker in "-+":
+            return f"{start}{indent}\\{marker}"
+        return f"{start}{indent}{marker}\\"
+
+    return _LIST_MARKER.sub(escape, text)
 
 
 def slack_payload(text: str) -> dict[str, Any]:
@@ -87,9 +128,9 @@ class Service:
 
 
 SERVICES: dict[str, Service] = {
-    "slack": Service("slack", slack_payload, _slack_escape),
-    "teams": Service("teams", teams_payload),
-    "discord": Service("discord", discord_payload),
+    "slack": Service("slack", slack_payload, slack_escape),
+    "teams": Service("teams", teams_payload, teams_escape),
+    "discord": Service("discord", discord_payload, discord_escape),
 }
 
 

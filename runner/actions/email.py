@@ -6,11 +6,15 @@ the first byte; ``none`` (port 25) is for relays inside the cluster and refuses
 a password, which would cross the network in clear text. Temporary failures
 (4xx replies, refused or dropped connections, timeouts) are retryable;
 5xx replies and certificate problems are permanent. The password is a value
-source read at send time and never appears in messages.
+source read at send time and never appears in messages. A server's reply text
+is not put into errors (they become Events and status): an error names the
+reply code and its enhanced status code (``535 5.7.8``); the text itself is
+logged at debug level only, scrubbed of registered secrets.
 """
 
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
 import ssl
@@ -20,6 +24,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
+from runner import redact
 from runner.actions import fields
 from runner.actions.base import (
     ActionContext,
@@ -171,6 +176,7 @@ def run(config: EmailConfig, event: Event, ctx: ActionContext) -> str:
     except smtplib.SMTPRecipientsRefused as exc:
         raise _by_code(smtp, "every recipient was refused", _codes(exc.recipients)) from None
     except smtplib.SMTPResponseException as exc:
+        ctx.log.debug("mail via %s: the server replied %s", smtp.where, _excerpt(exc.smtp_error))
         raise _by_code(smtp, _reply(exc.smtp_code, exc.smtp_error), [exc.smtp_code]) from None
     except smtplib.SMTPNotSupportedError:
         raise PermanentActionError(
@@ -213,9 +219,21 @@ def _codes(recipients: Mapping[str, Any]) -> list[int]:
     return [int(reply[0]) for reply in recipients.values() if reply]
 
 
+_ENHANCED = re.compile(r"[245]\.\d{1,3}\.\d{1,3}\b")
+
+
 def _reply(code: int, text: bytes | str) -> str:
-    line = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
-    return f"{code} {' '.join(line.split())[:120]}"
+    """``535 5.7.8``: the reply code and enhanced status code, never the server's words."""
+    enhanced = _ENHANCED.match(_text(text))
+    return f"{code} {enhanced.group()}" if enhanced else str(code)
+
+
+def _excerpt(text: bytes | str) -> str:
+    return redact.scrub(" ".join(_text(text).split()))[:120]
+
+
+def _text(text: bytes | str) -> str:
+    return text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
 
 
 def _by_code(smtp: SmtpConfig, what: str, codes: list[int]) -> ActionError:

@@ -6,11 +6,19 @@ and connection failures are retryable (``Retry-After`` is honoured); any other
 status is permanent, as is a redirect (not followed: a POST must not silently
 become a GET) and a certificate that fails verification. URLs often carry
 tokens in their path or query, so every message shows only scheme and host
-(``runner.actions.urls``).
+(``runner.actions.urls``). User info in a URL (``https://user:pass@host/``) is
+sent as HTTP Basic authentication unless an ``Authorization`` header is given.
+
+A receiver's reply body never goes into an error (errors become Events and
+``status.lastError``): an error names the status code and its standard reason
+phrase only. Receivers echo what they were sent, tokens included, so the body
+is only logged at debug level, as a short excerpt scrubbed of every registered
+secret (``runner.redact``) before it is cut.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime
 import email.utils
 import ssl
@@ -18,6 +26,8 @@ import threading
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from http import HTTPStatus
+from urllib.parse import unquote
 
 import urllib3
 from urllib3.exceptions import (
@@ -30,7 +40,7 @@ from urllib3.exceptions import (
     SSLError,
 )
 
-from runner import __version__
+from runner import __version__, redact
 from runner.actions.base import ActionContext, PermanentActionError, RetryableActionError
 from runner.actions.tls import TlsConfig
 from runner.actions.urls import check_url, redact_url
@@ -38,6 +48,8 @@ from runner.actions.urls import check_url, redact_url
 USER_AGENT = f"kubectl-trigger/{__version__}"
 RETRYABLE_STATUS = frozenset({408, 425, 429})  # and every 5xx
 SNIPPET = 120
+#: how much of a reply body is scrubbed before the excerpt is cut from it
+_SCRUB_WINDOW = 4096
 
 #: urllib3 failure -> what the message says (most specific first; never the URL)
 _FAILURES: tuple[tuple[type[Exception], str], ...] = (
@@ -87,6 +99,7 @@ def send(
         raise PermanentActionError(f"{shown}: the URL {problem}")
     parsed = urllib3.util.parse_url(url)
     kwargs = tls.pool_kwargs(ctx) if parsed.scheme == "https" else {}
+    headers = {"User-Agent": USER_AGENT, **_basic_auth(parsed.auth, headers), **headers}
     try:
         pool = pool_manager().connection_from_url(url, pool_kwargs=kwargs)
         if tls.insecure_skip_verify:
@@ -95,7 +108,7 @@ def send(
             method,
             parsed.request_uri,
             body=body,
-            headers={"User-Agent": USER_AGENT, **headers},
+            headers=headers,
             timeout=urllib3.Timeout(total=timeout),
             retries=False,
             redirect=False,
@@ -110,13 +123,32 @@ def send(
     status = response.status
     if 200 <= status < 300:
         return Answer(status, text)
-    detail = f"{shown} → {status}" + (f": {text}" if text else "")
+    if text:
+        ctx.log.debug("%s → %d; the reply began: %s", shown, status, text)
+    detail = f"{shown} → {status}" + (f" {reason(status)}" if reason(status) else "")
     if status in RETRYABLE_STATUS or status >= 500:
         wait = retry_after(response.headers.get("Retry-After"))
         raise RetryableActionError(detail, retry_after=wait)
     if 300 <= status < 400:
         raise PermanentActionError(f"{detail} (redirects are not followed; use the final URL)")
     raise PermanentActionError(detail)
+
+
+def reason(status: int) -> str:
+    """The standard reason phrase of ``status`` (never the receiver's own, which it may fill)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _basic_auth(auth: str | None, headers: Mapping[str, str]) -> dict[str, str]:
+    """``Authorization: Basic ...`` from a URL's user info, unless the headers set one."""
+    if not auth or any(name.lower() == "authorization" for name in headers):
+        return {}
+    user, _, password = auth.partition(":")
+    token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
 
 
 def _quiet_insecure_warning() -> None:
@@ -164,10 +196,10 @@ def retry_after(header: str | None) -> float | None:
 
 
 def _snippet(data: bytes, url: str) -> str:
-    """A short, single-line piece of a response body, with the URL (if echoed) removed."""
-    text = " ".join(data[: SNIPPET * 2].decode("utf-8", "replace").split())
+    """A short, single-line piece of a reply body, scrubbed of secrets and the URL, then cut."""
+    text = " ".join(data[:_SCRUB_WINDOW].decode("utf-8", "replace").split())
     parsed = urllib3.util.parse_url(url)
     for secret in (url, parsed.request_uri if parsed.path not in (None, "", "/") else ""):
         if secret:
             text = text.replace(secret, "…")
-    return text[:SNIPPET]
+    return redact.scrub(text)[:SNIPPET]

@@ -3,10 +3,16 @@
 The patch body is data in the spec (a mapping; a list of operations for a JSON
 patch), or JSON text, compiled once as a structured template: event values go
 into string leaves only, so a label value cannot add fields to the patch.
+
+In a JSON patch, a placeholder in an operation's ``path`` or ``from`` fills
+one reference token of the JSON pointer and is escaped as RFC 6901 says
+(``~`` -> ``~0``, ``/`` -> ``~1``): an annotation key ``a/b~c`` names exactly
+that key and cannot add path segments.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +27,7 @@ from runner.event import Event
 from runner.kube.errors import ApiError
 from runner.permissions import Permission
 from runner.spec.errors import SpecError, type_name
-from runner.spec.template import StructuredTemplate
+from runner.spec.template import StructuredTemplate, TextTemplate, compile_text
 
 PATCH_TYPES = ("merge", "json", "strategic")
 JSON_PATCH_OPS: dict[str, tuple[str, ...]] = {  # op -> the fields it needs besides op and path
@@ -32,6 +38,8 @@ JSON_PATCH_OPS: dict[str, tuple[str, ...]] = {  # op -> the fields it needs besi
     "copy": ("from",),
     "test": ("value",),
 }
+#: the operation fields that hold JSON pointers
+POINTER_FIELDS = ("path", "from")
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,20 @@ class PatchConfig:
     target: Target
     type: str
     patch: StructuredTemplate
+    #: (operation index, "path" or "from", its template): pointers with placeholders
+    pointers: tuple[tuple[int, str, TextTemplate], ...] = ()
+
+    def render(self, data: Mapping[str, Any]) -> Any:
+        """The patch body for ``data``, pointer placeholders escaped per RFC 6901."""
+        body = self.patch.render(data)
+        for index, key, template in self.pointers:
+            body[index][key] = template.render(data)
+        return body
+
+
+def pointer_token(value: str) -> str:
+    """``value`` as one JSON pointer token (RFC 6901: ``~`` -> ``~0``, ``/`` -> ``~1``)."""
+    return value.replace("~", "~0").replace("/", "~1")
 
 
 def parse(raw: Mapping[str, Any], field: str, ctx: ParseContext) -> PatchConfig:
@@ -52,7 +74,21 @@ def parse(raw: Mapping[str, Any], field: str, ctx: ParseContext) -> PatchConfig:
         raise SpecError(f"{field}.patch", "is required", "e.g. patch: {metadata: {labels: {a: b}}}")
     body = parse_structured(spec["patch"], f"{field}.patch")
     _check_shape(body.source, patch_type, f"{field}.patch")
-    return PatchConfig(parse_target(spec.get("target"), f"{field}.target", ctx), patch_type, body)
+    pointers = _pointers(body.source, f"{field}.patch") if patch_type == "json" else ()
+    target = parse_target(spec.get("target"), f"{field}.target", ctx)
+    return PatchConfig(target, patch_type, body, pointers)
+
+
+def _pointers(ops: list[Any], field: str) -> tuple[tuple[int, str, TextTemplate], ...]:
+    """Templates for the ``path``/``from`` pointers that hold placeholders."""
+    found: list[tuple[int, str, TextTemplate]] = []
+    for i, op in enumerate(ops):
+        for key in POINTER_FIELDS:
+            text = op.get(key)
+            if isinstance(text, str) and "{{" in text:
+                template = compile_text(text, f"{field}[{i}].{key}")
+                found.append((i, key, dataclasses.replace(template, escape=pointer_token)))
+    return tuple(found)
 
 
 def _check_shape(body: Any, patch_type: str, field: str) -> None:
@@ -84,9 +120,14 @@ def _check_operation(op: Any, field: str) -> None:
     for key in needed:
         if key not in spec:
             raise SpecError(f"{field}.{key}", f"is required for op {name}")
-    path = spec["path"]
-    if not isinstance(path, str) or (path and not path.startswith("/") and "{{" not in path):
-        raise SpecError(f"{field}.path", "must be a JSON pointer such as /metadata/labels/app")
+    for key in POINTER_FIELDS:
+        pointer = spec.get(key, "")
+        if not isinstance(pointer, str) or (pointer and not pointer.startswith("/")):
+            raise SpecError(
+                f"{field}.{key}",
+                "must be a JSON pointer such as /metadata/labels/app",
+                "a placeholder fills one key: /metadata/labels/{{ .object.metadata.name }}",
+            )
 
 
 def permissions(config: PatchConfig, ctx: ParseContext) -> list[Permission]:
@@ -103,7 +144,7 @@ def run(config: PatchConfig, event: Event, ctx: ActionContext) -> str:
             ctx.client.patch(
                 ref.info,
                 ref.name,
-                config.patch.render(data),
+                config.render(data),
                 ref.namespace,
                 patch_type=config.type,  # type: ignore[arg-type]
                 field_manager=FIELD_MANAGER,

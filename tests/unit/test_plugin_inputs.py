@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,3 +50,48 @@ def test_not_objects(tmp_path: Path, text: str, expected: str) -> None:
 def test_missing_file() -> None:
     with pytest.raises(BadInput, match="no such file"):
         inputs.load(["/nonexistent/t.yaml"])
+
+
+def test_an_input_past_the_limit_is_refused_naming_flag_and_limit(tmp_path: Path) -> None:
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"kind: A\n# " + b"x" * (inputs.MAX_INPUT_BYTES - 20) + b"\n" + b"y" * 50)
+    with pytest.raises(BadInput) as info:
+        inputs.load([str(big)])
+    assert str(info.value) == (
+        f"-f {big}: larger than 4 MiB, the most -f reads from one input; "
+        "split it into several files"
+    )
+    with pytest.raises(BadInput, match=r"^--object /dev/zero: larger than 4 MiB"):
+        inputs.load(["/dev/zero"], "--object")
+    exact = tmp_path / "exact.yaml"
+    exact.write_bytes(b"kind: A\n#" + b"x" * (inputs.MAX_INPUT_BYTES - 10) + b"\n")
+    assert exact.stat().st_size == inputs.MAX_INPUT_BYTES
+    assert [d.kind for d in inputs.load([str(exact)])] == ["A"]
+
+
+def test_stdin_past_the_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    class Endless(io.RawIOBase):
+        reads = 0
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: Any) -> int:
+            Endless.reads += 1
+            buffer[:] = b"a" * len(buffer)
+            return len(buffer)
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(Endless())))
+    with pytest.raises(BadInput, match=r"^-f <stdin>: larger than 4 MiB"):
+        inputs.load(["-"])
+    assert Endless.reads < 1000  # it stopped at the limit
+
+
+def test_not_utf8_names_the_file(tmp_path: Path) -> None:
+    f = tmp_path / "latin1.yaml"
+    f.write_bytes(b"kind: \xe9\n")
+    with pytest.raises(BadInput, match=r"latin1.yaml: cannot read: not UTF-8 text \(byte 6\)"):
+        inputs.load([str(f)])
