@@ -4,7 +4,9 @@ Recording never blocks a worker: ``record`` only counts. ``flush`` (called by
 the engine's status loop) writes at most one API call per (type, reason): the
 first occurrence creates a core/v1 Event, later ones within ``REUSE_SECONDS``
 raise its ``count`` and update its message and ``lastTimestamp``, the way the
-kubelet aggregates repeated Events. Messages must hold no secret.
+kubelet aggregates repeated Events. Messages are scrubbed of every registered
+secret (``runner.redact``) before they are cut to ``MAX_MESSAGE``, so no part
+of a secret is left at the cut.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from runner import API_VERSION
+from runner import API_VERSION, redact
 
 if TYPE_CHECKING:
     from runner.kube.client import KubeClient
@@ -80,6 +82,7 @@ class EventRecorder:
 
     def record(self, type_: str, reason: str, message: str) -> None:
         """Count one occurrence; written by the next ``flush``."""
+        message = redact.scrub(message)
         with self._lock:
             pending = self._pending.get((type_, reason))
             if pending is None:

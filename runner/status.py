@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from runner import API_VERSION
+from runner import API_VERSION, redact
 from runner.metrics import (
     ACTIONS_FAILED,
     ACTIONS_SUCCEEDED,
@@ -100,7 +100,7 @@ class StatusWriter:
             if old and (old.get("status"), old.get("reason"), old.get("message")) == (
                 status,
                 reason,
-                message[:MAX_MESSAGE],
+                redact.scrub(message)[:MAX_MESSAGE],
             ):
                 return
             changed_status = old is None or old.get("status") != status
@@ -108,7 +108,7 @@ class StatusWriter:
                 "type": type_,
                 "status": status,
                 "reason": reason,
-                "message": message[:MAX_MESSAGE],
+                "message": redact.scrub(message)[:MAX_MESSAGE],
                 "lastTransitionTime": now_rfc3339(self.clock)
                 if changed_status
                 else old.get("lastTransitionTime", now_rfc3339(self.clock)),  # type: ignore[union-attr]
@@ -122,13 +122,13 @@ class StatusWriter:
             self._last_fired = now_rfc3339(self.clock)
 
     def error(self, action: str, key: str, message: str) -> None:
-        """An action failed for good (``message`` must hold no secret)."""
+        """An action failed for good (registered secrets are scrubbed from ``message``)."""
         with self._lock:
             self._last_error = {
                 "time": now_rfc3339(self.clock),
                 "action": action,
                 "key": key,
-                "message": message[:MAX_MESSAGE],
+                "message": redact.scrub(message)[:MAX_MESSAGE],
             }
 
     # -- writing ----------------------------------------------------------------------
@@ -182,7 +182,7 @@ class StatusWriter:
         from runner.kube.errors import ApiError, ConnectionFailed, NotFound
 
         try:
-            self._patch({"status": diff})
+            self._patch({"status": _scrubbed(diff)})
         except NotFound:
             self.log.warning(
                 "the Trigger %s/%s is gone; no more status writes", self.namespace, self.name
@@ -243,3 +243,7 @@ def _same_checkpoint(old: Any, new: Any) -> bool:
     return {k: v for k, v in old.items() if k != "time"} == {
         k: v for k, v in new.items() if k != "time"
     }
+
+def _scrubbed(diff: dict[str, Any]) -> dict[str, Any]:
+    """Every text field scrubbed of registered secrets; the checkpoint's keys stay exact."""
+    return {k: v if k == "checkpoint" else redact.scrub_data(v) for k, v in diff.items()}
