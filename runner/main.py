@@ -47,7 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
         "LOG_FORMAT (json|text), LOG_LEVEL. Signals: TERM/INT stop gracefully, "
         "USR1 forces a relist. Exit codes: 0 ok, 1 failed, 2 invalid spec or usage.",
     )
-    parser.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster, $KUBECONFIG)")
+    parser.add_argument(
+        "--kubeconfig",
+        help="kubeconfig file (default: the files in $KUBECONFIG; else in a pod its "
+        "ServiceAccount; else ~/.kube/config)",
+    )
     parser.add_argument("--context", help="kubeconfig context")
     parser.add_argument("--trigger", metavar="NS/NAME", help="the Trigger to run")
     parser.add_argument(
@@ -90,6 +94,7 @@ def _run(args: argparse.Namespace, log: Any) -> int:
 
     from runner import API_VERSION
     from runner.kube.client import KubeClient
+    from runner.kube.config import ConfigError
     from runner.kube.errors import ApiError, ConnectionFailed, NotFound
 
     try:
@@ -99,6 +104,9 @@ def _run(args: argparse.Namespace, log: Any) -> int:
     except _UsageError as exc:
         log.error("%s", exc)
         return EXIT_SPEC
+    except ConfigError as exc:
+        log.error("kubeconfig: %s", exc)
+        return EXIT_FAILED
     except NotFound as exc:
         log.error("the Trigger was not found: %s", exc)
         return EXIT_FAILED
