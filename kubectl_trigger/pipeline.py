@@ -12,7 +12,7 @@ from typing import Any
 
 from kubectl_trigger import deploy, inputs, naming, output, rbac
 from kubectl_trigger import system_namespace as controlled
-from kubectl_trigger.errors import PluginError, translated, type_not_served
+from kubectl_trigger.errors import EXIT_FAILED, PluginError, translated, type_not_served
 from kubectl_trigger.prepare import Batch, discovery_resolver, prepare
 from kubectl_trigger.session import Session, known
 
@@ -100,7 +100,7 @@ def write(
             print("".join(f"{output.resource_name(o)} {mode}d (dry run)\n" for o in objs), end="")
         return
     batch = load(files, sess, offline=False)
-    outcomes = deploy.write(
+    written = deploy.write(
         sess.client,
         batch,
         mode=mode,
@@ -108,9 +108,25 @@ def write(
         dry_run=dry_run == "server",
         report=output.info,
     )
+    outcomes = written.outcomes
     if fmt:
         output.print_objects([o.obj for o in outcomes if o.action != "pruned"], fmt)
+    else:
+        suffix = " (server dry run)" if dry_run == "server" else ""
+        for o in outcomes:
+            print(f"{output.resource_name(o.obj)} {o.action}{suffix}")
+    _fail_if_any(written.failures, len(batch.triggers))
+
+
+def _fail_if_any(failures: list[PluginError], total: int) -> None:
+    """Report every failed trigger; exit as kubectl does (non-zero when any failed)."""
+    if not failures:
         return
-    suffix = " (server dry run)" if dry_run == "server" else ""
-    for o in outcomes:
-        print(f"{output.resource_name(o.obj)} {o.action}{suffix}")
+    if len(failures) == 1:
+        raise failures[0]
+    for e in failures:
+        output.error(e.message, e.details)
+    codes = {e.exit_code for e in failures}
+    summary = PluginError(f"{len(failures)} of {total} triggers failed (see above)")
+    summary.exit_code = codes.pop() if len(codes) == 1 else EXIT_FAILED
+    raise summary
