@@ -115,7 +115,17 @@ def write(
         suffix = " (server dry run)" if dry_run == "server" else ""
         for o in outcomes:
             print(f"{output.resource_name(o.obj)} {o.action}{suffix}")
+    _warn_about_secrets(sess, batch)
     _fail_if_any(written.failures, len(batch.triggers))
+
+
+def _warn_about_secrets(sess: Session, batch: Batch) -> None:
+    """A warning per referenced Secret key that is missing or unreadable (the write stands)."""
+    from kubectl_trigger import secretrefs
+
+    for trig in batch.triggers:
+        for line in secretrefs.warnings(sess.client, trig):
+            output.warn(line)
 
 
 def _fail_if_any(failures: list[PluginError], total: int) -> None:
