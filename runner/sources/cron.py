@@ -55,6 +55,9 @@ class CronTicker:
         now = self.start(self.clock())
         while not stop.is_set():
             due = self.next_due(now)
+            if due is None:  # a valid schedule that never fires (0 0 30 2 *): idle until stopped
+                stop.wait()
+                return
             wait = (due - self.clock()).total_seconds()
             if wait > 0:
                 if stop.wait(min(wait, 60.0)):
@@ -73,7 +76,11 @@ class CronTicker:
             self.fire(missed)
             self.last_emitted = str(int(now.timestamp()))
         self._ready = True
-        self.ctx.report(True, "Scheduled", f"next run at {self.next_due(now).isoformat()}")
+        due = self.next_due(now)
+        if due is None:
+            self.ctx.report(True, "NeverFires", "the schedule matches no date, so it never fires")
+        else:
+            self.ctx.report(True, "Scheduled", f"next run at {due.isoformat()}")
         return now
 
     def missed_run(self, now: datetime.datetime) -> datetime.datetime | None:
@@ -88,8 +95,8 @@ class CronTicker:
             return None
         return previous  # type: ignore[no-any-return]
 
-    def next_due(self, now: datetime.datetime) -> datetime.datetime:
-        """The first scheduled time after ``now``."""
+    def next_due(self, now: datetime.datetime) -> datetime.datetime | None:
+        """The first scheduled time after ``now``; None if the schedule never fires."""
         return self.schedule.next_after(now.astimezone(self.zone))  # type: ignore[no-any-return]
 
     def fire(self, at: datetime.datetime) -> None:

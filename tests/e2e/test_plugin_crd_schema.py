@@ -220,7 +220,7 @@ PARSER_ONLY = {
     "20-field-selector-no-operator": "field selector syntax",
     "21-cron-four-fields": "cron syntax",
     "22-cron-hour-out-of-range": "cron syntax",
-    "23-cron-never-matches": "cron semantics",
+    "23-cron-sunday-as-seven": "cron semantics",
     "24-bad-time-zone": "the IANA time zone database",
     "30-bad-regex": "Python regular expression syntax",
     "31-bad-template-placeholder": "template syntax",

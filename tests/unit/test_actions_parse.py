@@ -122,7 +122,7 @@ ERRORS: list[tuple[str, dict[str, Any], ParseContext, str]] = [
         {**HOOK, "timeout": "10"},
         CONFIGMAPS,
         "spec.actions[1].webhook.timeout: duration '10' has a number without a unit; "
-        "write a number with a unit (ms, s, m, h), e.g. 500ms, 30s, 1h30m",
+        "write a number with a unit (ns, us, ms, s, m, h), e.g. 500ms, 30s, 1h30m",
     ),
     (
         "webhook",

@@ -52,7 +52,6 @@ def test_next_after_is_strictly_after() -> None:
         ("@monthly", "2024-04-01T00:00:00+00:00"),
         ("@yearly", "2025-01-01T00:00:00+00:00"),
         ("@annually", "2025-01-01T00:00:00+00:00"),
-        ("@DAILY", "2024-03-06T00:00:00+00:00"),
     ],
 )
 def test_macros(macro: str, first: str) -> None:
@@ -79,11 +78,27 @@ def test_ranges_lists_steps_and_names() -> None:
     ]
 
 
-def test_sunday_is_zero_or_seven() -> None:
-    assert run("0 0 * * 7", "UTC", at(2024, 1, 1), 1) == run(
+def test_sunday_is_zero_and_seven_is_refused_as_cronjob_does() -> None:
+    assert run("0 0 * * 0", "UTC", at(2024, 1, 1), 1) == run(
         "0 0 * * sun", "UTC", at(2024, 1, 1), 1
     )
-    assert run("0 0 * * 7", "UTC", at(2024, 1, 1), 1) == ["2024-01-07T00:00:00+00:00"]
+    assert run("0 0 * * SUN", "UTC", at(2024, 1, 1), 1) == ["2024-01-07T00:00:00+00:00"]
+    with pytest.raises(SpecError, match=r"7 is out of range 0-6 .*\(Sunday is 0\)"):
+        parse_cron("0 0 * * 7")
+
+
+def test_value_slash_step_runs_to_the_end_of_the_field() -> None:
+    # 1/2 in day of week is 1-6/2: Monday, Wednesday, Friday (never Sunday)
+    assert run("0 0 * * 1/2", "UTC", at(2024, 1, 1), 4) == [
+        "2024-01-03T00:00:00+00:00",
+        "2024-01-05T00:00:00+00:00",
+        "2024-01-08T00:00:00+00:00",
+        "2024-01-10T00:00:00+00:00",
+    ]
+
+
+def test_question_mark_is_a_wildcard() -> None:
+    assert run("0 0 ? * ?", "UTC", at(2024, 1, 1), 2) == run("0 0 * * *", "UTC", at(2024, 1, 1), 2)
 
 
 def test_day_of_month_or_day_of_week_when_both_restricted() -> None:
@@ -98,13 +113,85 @@ def test_day_of_month_or_day_of_week_when_both_restricted() -> None:
     ]
 
 
-def test_unrestricted_star_step_day_field_means_and() -> None:
-    # day of month "*/2" starts with '*', so only the weekday restricts (as in Vixie cron)
-    assert run("0 0 */2 * mon", "UTC", at(2024, 1, 1), 3) == [
-        "2024-01-15T00:00:00+00:00",
-        "2024-01-29T00:00:00+00:00",
-        "2024-02-05T00:00:00+00:00",
+def test_star_step_counts_as_restricted_so_the_day_fields_are_ored() -> None:
+    # CronJob: "*/2" sets no wildcard bit, so odd days OR Mondays (2024-01-08 is a Monday)
+    assert run("0 0 */2 * 1", "UTC", at(2024, 1, 1), 5) == [
+        "2024-01-03T00:00:00+00:00",
+        "2024-01-05T00:00:00+00:00",
+        "2024-01-07T00:00:00+00:00",
+        "2024-01-08T00:00:00+00:00",
+        "2024-01-09T00:00:00+00:00",
     ]
+
+
+@pytest.mark.parametrize("day_field", ["*", "?", "*/1", "5,*", "*-3"])
+def test_a_bare_wildcard_anywhere_in_the_field_means_and(day_field: str) -> None:
+    # only Mondays: the day-of-month field is unrestricted
+    assert run(f"0 0 {day_field} * 1", "UTC", at(2024, 1, 1), 2) == [
+        "2024-01-08T00:00:00+00:00",
+        "2024-01-15T00:00:00+00:00",
+    ]
+
+
+def test_empty_list_items_are_ignored_and_an_empty_field_never_fires() -> None:
+    assert run("0 0 1,,15 * *", "UTC", at(2024, 1, 1), 2) == run(
+        "0 0 1,15 * *", "UTC", at(2024, 1, 1), 2
+    )
+    never = parse_cron("0 0 , * *")
+    assert never.never
+    assert never.next_after(at(2024, 1, 1)) is None
+    assert never.previous_before(at(2024, 1, 1)) is None
+
+
+def test_valid_schedule_that_never_fires() -> None:
+    schedule = parse_cron("0 0 30 2 *", "UTC")
+    assert schedule.never
+    assert schedule.next_after(at(2024, 1, 1)) is None
+    assert schedule.previous_before(at(2024, 1, 1)) is None
+
+
+def test_every_descriptor() -> None:
+    schedule = parse_cron("@every 1h30m", "UTC")
+    assert schedule.every == 5400
+    start = datetime.datetime(2024, 1, 1, 0, 0, 10, 500_000, tzinfo=UTC)
+    assert schedule.next_after(start) == at(2024, 1, 1, 1, 30, 10)
+    assert schedule.previous_before(at(2024, 1, 1, 12)) == at(2024, 1, 1, 10, 30)
+    assert parse_cron("@every 2.9s").every == 2  # CronJob truncates to whole seconds
+    for short in ("@every 0s", "@every 500ms", "@every -1h"):
+        with pytest.raises(SpecError, match="under one second"):
+            parse_cron(short)
+
+
+@pytest.mark.parametrize(
+    "text", ["@DAILY", " @daily", "@daily ", "@every  1h", "@every", "@reboot"]
+)
+def test_descriptors_are_taken_exactly_as_written(text: str) -> None:
+    with pytest.raises(SpecError):
+        parse_cron(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["TZ=UTC 0 0 * * *", "CRON_TZ=Europe/Berlin 0 0 * * *", "TZ=UTC", "0 0 * * TZ"]
+)
+def test_time_zone_inside_the_schedule_is_refused(text: str) -> None:
+    with pytest.raises(SpecError, match="contains TZ") as info:
+        parse_cron(text, "UTC", "spec.source.cron.schedule")
+    assert info.value.fix == "set spec.source.cron.timeZone instead"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["0 \u00b2 * * *", "\u0663 * * * *", "0 0 * * \u0661", "0 0 \uff11 * *", "*/\u0662 * * * *"],
+)
+def test_non_ascii_digits_are_refused_with_a_spec_error(text: str) -> None:
+    with pytest.raises(SpecError, match="bad"):
+        parse_cron(text)
+
+
+def test_signs_and_leading_zeros_as_cronjob_reads_numbers() -> None:
+    assert run("+5 007 * * *", "UTC", at(2024, 1, 1), 1) == ["2024-01-01T07:05:00+00:00"]
+    with pytest.raises(SpecError, match="negative"):
+        parse_cron("*/-1 * * * *")
 
 
 def test_february_29_skips_to_the_next_leap_year() -> None:
@@ -186,18 +273,19 @@ def test_naive_datetimes_are_refused() -> None:
     ("expr", "message"),
     [
         ("* * *", "a schedule has 5 fields, '* * *' has 3"),
-        ("", "a schedule has 5 fields, '' has 0"),
+        ("", "empty schedule"),
+        ("  ", "a schedule has 5 fields, '  ' has 0"),
         ("61 * * * *", "61 is out of range 0-59 in the minute field of '61 * * * *'"),
         ("0 24 * * *", "24 is out of range 0-23 in the hour field of '0 24 * * *'"),
         ("0 0 0 * *", "0 is out of range 1-31 in the day of month field of '0 0 0 * *'"),
         ("0 0 * 13 *", "13 is out of range 1-12 in the month field of '0 0 * 13 *'"),
-        ("0 0 * * 8", "8 is out of range 0-7 in the day of week field of '0 0 * * 8'"),
-        ("0 0 30 2 *", "schedule '0 0 30 2 *' never matches (no such day in the chosen months)"),
-        ("@reboot", "unknown schedule macro '@reboot'"),
+        ("0 0 * * 8", "8 is out of range 0-6 in the day of week field of '0 0 * * 8'"),
+        ("@reboot", "unknown schedule descriptor '@reboot'"),
         ("5-1 * * * *", "range '5-1' runs backwards in the minute field of '5-1 * * * *'"),
-        ("*/0 * * * *", "bad step '0' in the minute field of '*/0 * * * *'"),
+        ("*/0 * * * *", "step 0 in the minute field of '*/0 * * * *'"),
         ("0 0 * * foo", "bad value 'foo' in the day of week field of '0 0 * * foo'"),
-        ("0 0 * * mon,", "empty list item in the day of week field of '0 0 * * mon,'"),
+        ("1-2-3 * * * *", "too many '-' in '1-2-3' in the minute field of '1-2-3 * * * *'"),
+        ("1/2/3 * * * *", "too many '/' in '1/2/3' in the minute field of '1/2/3 * * * *'"),
     ],
 )
 def test_schedule_errors(expr: str, message: str) -> None:

@@ -91,3 +91,33 @@ def test_first_checkpoint_is_the_start_time() -> None:
     assert ticker.checkpoint() == {
         "resourceVersions": {"cron": str(int(at(12, 7, 30).timestamp()))}
     }
+
+
+def test_a_schedule_that_never_fires_idles_until_stopped() -> None:
+    import threading
+
+    from runner.spec.cron import parse_cron
+
+    reports: list[tuple[bool, str, str]] = []
+    events: list[Event] = []
+    ctx = SourceContext(
+        emit=lambda e: events.append(e) is None,
+        progress=Progress(),
+        metrics=Metrics(),
+        log=logging.getLogger("test"),
+        report=lambda ok, reason, message: reports.append((ok, reason, message)),
+    )
+    ticker = CronTicker(Config(parse_cron("0 0 30 2 *"), "UTC", 3600), ctx)
+    stop = threading.Event()
+    thread = threading.Thread(target=ticker.run, args=(stop,))
+    thread.start()
+    for _ in range(200):  # wait for start() to report (at most 2 s)
+        if reports:
+            break
+        stop.wait(0.01)
+    stop.set()
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    assert reports == [(True, "NeverFires", "the schedule matches no date, so it never fires")]
+    assert events == []
+    assert ticker.ready()

@@ -287,8 +287,8 @@ def test_all_errors_are_collected_across_the_spec() -> None:
         "spec.actions[0].webhok: unknown action; did you mean webhook? valid actions: log, patch, rolloutRestart, webhook",
         "spec.actions[1]: has several action keys (log, webhook); put each action in its own list item",
         "spec.actions[2].log.message: is required",
-        "spec.options.retry.initialDelay: unknown unit 'x' in duration '1x'; "
-        "write a number with a unit (ms, s, m, h), e.g. 500ms, 30s, 1h30m",
+        "spec.options.retry.initialDelay: duration '1x' has an unknown unit 'x'; "
+        "write a number with a unit (ns, us, ms, s, m, h), e.g. 500ms, 30s, 1h30m",
         "spec.options.workers: must be between 1 and 64, got 0",
     ]
 
@@ -386,7 +386,7 @@ def test_all_errors_are_collected_across_the_spec() -> None:
         ),
         (
             {"source": {"cron": {"schedule": "@daily", "catchUpWindow": "1 day"}}},
-            "spec.source.cron.catchUpWindow: invalid duration '1 day' at '1 day'; write a number with a unit (ms, s, m, h), e.g. 500ms, 30s, 1h30m",
+            "spec.source.cron.catchUpWindow: duration '1 day' has an unknown unit ' day'; write a number with a unit (ns, us, ms, s, m, h), e.g. 500ms, 30s, 1h30m",
         ),
         (
             {
@@ -433,7 +433,7 @@ def test_all_errors_are_collected_across_the_spec() -> None:
         ({"options": {"retries": 3}}, "spec.options.retries: unknown field; did you mean retry?"),
         (
             {"runner": {"resources": {"limits": {"memory": "lots"}}}},
-            "spec.runner.resources.limits.memory: invalid quantity 'lots'; write a number with an optional suffix, e.g. 2, 100m, 500Mi, 1.5Gi, 1e3",
+            "spec.runner.resources.limits.memory: invalid quantity 'lots': not a number with an optional suffix; write a number with an optional suffix, e.g. 2, 100m, 500Mi, 1.5Gi, 1e3",
         ),
         (
             {"runner": {"resources": {"requests": {"cpu": 0.5}}}},
