@@ -175,11 +175,11 @@ def _described(schema: Schema, description: str) -> Schema:
 
 # --- patterns the runner's parser applies, in RE2 syntax --------------------------------
 
-#: runner.spec.durations: "0", or number+unit repeated (1h30m, 1.5s, .5s); no sign but "+"
-DURATION = r"^\s*(0|\+?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h))+)\s*$"
+#: runner.spec.durations (Go's syntax, not negative): "0", "-0", or number+unit repeated (1h30m, .5s)
+DURATION = r"^(-0|\+?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+))$"
 #: runner.spec.quantities (a sign is refused for runner resources): 2, 100m, 500Mi, 1e3
 QUANTITY = (
-    r"^\s*\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?\s*$"
+    r"^\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$"
 )
 #: runner.spec.parse: the source's apiVersion, kind and namespaces
 API_VERSION = r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?v[0-9]+((alpha|beta)[0-9]+)?$"
