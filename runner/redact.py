@@ -49,27 +49,46 @@ class Redactor:
 
     def __init__(self) -> None:
         self._secrets: set[str] = set()
+        self._seen: set[str] = set()
+        #: the pieces lower-cased, matched against lower-cased text (fast: no IGNORECASE)
         self._pattern: re.Pattern[str] | None = None
+        #: the same with IGNORECASE, for the rare text whose length changes when lower-cased
+        self._fallback: re.Pattern[str] | None = None
         self._lock = threading.Lock()
 
     def register(self, value: str) -> bool:
         """Remember ``value`` (and its derived pieces); False when it is too short to scrub."""
-        pieces = secret_pieces(value)
-        if not pieces:
-            return False
+        scrubbable = len(value.strip()) >= MIN_LENGTH
+        if value in self._seen:  # the same Secret is read again for every event
+            return scrubbable
+        pieces = {p.lower() for p in secret_pieces(value)}
         with self._lock:
-            if not pieces <= self._secrets:
+            self._seen.add(value)
+            if pieces and not pieces <= self._secrets:
                 self._secrets |= pieces
-                ordered = sorted(self._secrets, key=len, reverse=True)  # longest match wins
-                self._pattern = re.compile("|".join(re.escape(s) for s in ordered), re.IGNORECASE)
-        return len(value.strip()) >= MIN_LENGTH
+                longest_first = sorted(self._secrets, key=len, reverse=True)
+                alternatives = "|".join(re.escape(s) for s in longest_first)
+                self._fallback = re.compile(alternatives, re.IGNORECASE)
+                self._pattern = re.compile(alternatives)
+        return bool(pieces) and scrubbable
 
     def scrub(self, text: str) -> str:
         """``text`` with every registered secret replaced by ``MASK``."""
-        pattern = self._pattern
-        if pattern is None or not text:
+        pattern, fallback = self._pattern, self._fallback
+        if pattern is None or fallback is None or not text:
             return text
-        return pattern.sub(MASK, text)
+        lowered = text.lower()
+        if len(lowered) != len(text):  # a few characters lower-case to two
+            return fallback.sub(MASK, text)
+        out: list[str] = []
+        end = 0
+        for match in pattern.finditer(lowered):
+            out += (text[end : match.start()], MASK)
+            end = match.end()
+        if not out:
+            return text
+        out.append(text[end:])
+        return "".join(out)
 
     def scrub_data(self, value: Any) -> Any:
         """A copy of JSON-like ``value`` with every string (keys included) scrubbed."""
@@ -87,7 +106,8 @@ class Redactor:
         """Forget every secret (tests)."""
         with self._lock:
             self._secrets.clear()
-            self._pattern = None
+            self._seen.clear()
+            self._pattern = self._fallback = None
 
 
 def secret_pieces(value: str) -> set[str]:

@@ -52,6 +52,8 @@ def test_a_value_and_its_encodings_are_scrubbed() -> None:
     ):
         assert registry.scrub(f"401: you sent {echoed}!") == f"401: you sent {MASK}!", echoed
     assert registry.scrub("p@ss and word") == "p@ss and word"
+    # a text whose length changes when lower-cased ("İ" becomes two characters)
+    assert registry.scrub(f"İ {secret.upper()} ß") == f"İ {MASK} ß"
 
 
 def test_bearer_and_basic_credentials_are_scrubbed_on_their_own() -> None:
