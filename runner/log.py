@@ -22,6 +22,7 @@ import logging
 import os
 import re
 import sys
+import threading
 from typing import Any
 
 from runner import redact
@@ -114,4 +115,24 @@ def setup(stream: Any = None, fmt: str | None = None, level: str | None = None) 
     root.handlers[:] = [handler]
     root.setLevel((level or os.environ.get("LOG_LEVEL") or "INFO").upper())
     logging.getLogger("urllib3").setLevel(logging.WARNING)
+    _route_uncaught_exceptions()
     return logging.getLogger("runner")
+
+
+def _route_uncaught_exceptions() -> None:
+    """Tracebacks Python would print raw to stderr go through the formatter (and its scrubbing)."""
+    log = logging.getLogger("runner")
+
+    def report(exc_type: Any, value: Any, tb: Any) -> None:
+        log.critical("uncaught exception", exc_info=(exc_type, value, tb))
+
+    def report_thread(args: Any) -> None:
+        if args.exc_type is not SystemExit:
+            log.critical(
+                "uncaught exception in thread %s",
+                getattr(args.thread, "name", "?"),
+                exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+            )
+
+    sys.excepthook = report
+    threading.excepthook = report_thread

@@ -36,6 +36,19 @@ def empty_registry() -> Iterator[None]:
     redact.REGISTRY.clear()
 
 
+@pytest.fixture(autouse=True)
+def keep_logging() -> Iterator[None]:
+    """``runner.log.setup`` reconfigures the root logger: put it back afterwards."""
+    import sys
+    import threading
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level, sys.excepthook, threading.excepthook
+    yield
+    root.handlers[:], level, sys.excepthook, threading.excepthook = saved
+    root.setLevel(level)
+
+
 def test_a_value_and_its_encodings_are_scrubbed() -> None:
     secret = 'p@ss/word "quoted" <x>&y'
     registry = Redactor()
@@ -234,3 +247,24 @@ def test_logging_setup_writes_scrubbed_lines() -> None:
     log.debug("the reply began: %s", f"no such token {TOKEN}\nforged")
     assert stream.getvalue().count("\n") == 1
     assert TOKEN not in stream.getvalue() and f"no such token {MASK}\\nforged" in stream.getvalue()
+
+
+def test_uncaught_thread_exceptions_are_logged_scrubbed() -> None:
+    import threading
+
+    from runner import log as logsetup
+
+    redact.register(TOKEN)
+    stream = io.StringIO()
+    logsetup.setup(stream, "json", "INFO")
+
+    def fail() -> None:
+        raise RuntimeError(f"leaked {TOKEN}")
+
+    thread = threading.Thread(target=fail, name="worker-x")
+    thread.start()
+    thread.join()
+    [line] = stream.getvalue().splitlines()
+    record = json.loads(line)
+    assert record["message"] == "uncaught exception in thread worker-x"
+    assert f"RuntimeError: leaked {MASK}" in record["exception"] and TOKEN not in line
