@@ -1,9 +1,10 @@
 """The cluster a command talks to, from kubectl's global flags.
 
-``--kubeconfig`` (else ``KUBECONFIG``, else ~/.kube/config), ``--context`` and
-``-n/--namespace`` (else the context's namespace, else ``default``) resolve
-here, once, lazily: commands that work offline (render, validate, test) never
-load a kubeconfig unless they need one.
+``--kubeconfig`` (else every file in ``KUBECONFIG``, else ~/.kube/config, else
+the pod's ServiceAccount: kubectl's order, ``runner.kube.config.load_kubectl_config``),
+``--context`` and ``-n/--namespace`` (else the context's namespace, else
+``default``) resolve here, once, lazily: commands that work offline (render,
+validate, test) never load a kubeconfig unless they need one.
 
 The plugin's own kinds are known statically (``KINDS``), so ``get`` costs one
 request and no discovery; discovery is only for kinds a spec names.
@@ -19,6 +20,7 @@ from runner import API_GROUP
 
 if TYPE_CHECKING:
     from runner.kube.client import KubeClient
+    from runner.kube.config import ClientConfig
     from runner.kube.discovery import ResourceInfo
 
 #: kind -> (group, version, plural, namespaced, subresources) of the kinds the plugin manages.
@@ -88,38 +90,35 @@ class Session:
     kubeconfig: str | None = None
     context: str | None = None
     namespace_flag: str | None = None
+    _config: ClientConfig | None = field(default=None, repr=False)
     _client: KubeClient | None = field(default=None, repr=False)
-    _default_ns: str | None = field(default=None, repr=False)
+
+    @property
+    def config(self) -> ClientConfig:
+        """Where the cluster is and who we are there, found as kubectl finds it."""
+        if self._config is None:
+            from kubectl_trigger.errors import translated
+            from runner.kube.config import load_kubectl_config
+
+            with translated():
+                self._config = load_kubectl_config(self.kubeconfig, self.context)
+        return self._config
 
     @property
     def client(self) -> KubeClient:
         """The API client (loads the kubeconfig on first use)."""
         if self._client is None:
-            from kubectl_trigger.errors import translated
             from runner.kube.client import KubeClient
 
-            with translated():
-                self._client = KubeClient.from_config(
-                    kubeconfig=self.kubeconfig, context=self.context
-                )
+            self._client = KubeClient(self.config)
         return self._client
 
     @property
     def namespace(self) -> str:
-        """-n, else the kubeconfig context's namespace, else ``default``."""
+        """-n, else the kubeconfig context's namespace (in a pod: the pod's), else ``default``."""
         if self.namespace_flag:
             return self.namespace_flag
-        if self._default_ns is None:
-            self._default_ns = self._context_namespace()
-        return self._default_ns
-
-    def _context_namespace(self) -> str:
-        from kubectl_trigger.errors import translated
-        from runner.kube.config import load_kubeconfig
-
-        with translated():
-            cfg = load_kubeconfig(self.kubeconfig, self.context)
-        return str(getattr(cfg, "namespace", None) or "default")
+        return self.config.namespace or "default"
 
     def offline_namespace(self) -> str:
         """Like ``namespace``, but ``default`` when no kubeconfig can be loaded."""

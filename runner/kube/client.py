@@ -135,11 +135,15 @@ class KubeClient:
                         self._port,
                         tls=tls_context(settings),
                         server_hostname=settings.get("server_hostname"),
+                        proxy=self.config.proxy,
                         maxsize=self._max_connections,
                     )
                 else:
                     self._pool = ConnectionPool(
-                        self._host, self._port, maxsize=self._max_connections
+                        self._host,
+                        self._port,
+                        proxy=self.config.proxy,
+                        maxsize=self._max_connections,
                     )
                 self._pool_key = key
                 if old is not None:

@@ -1,10 +1,13 @@
-"""Where the client's server address and credentials come from: kubeconfig or in-cluster.
+"""Where the client's server address, proxy and credentials come from: kubeconfig or in-cluster.
 
 Everything is resolved here into one frozen ``ClientConfig`` so the client never
-reads files or environment variables itself. The runner uses the in-cluster
-path and must stay small, so PyYAML is imported only inside ``load_kubeconfig``.
-Credentials that change over time (a rotated token file, an exec plugin's
-short-lived token) are described here and fetched by ``runner.kube.auth``.
+reads files or environment variables itself. Kubeconfig files are found and
+merged as kubectl (client-go's ``clientcmd``) does, so the plugin and ``run``
+see exactly the cluster, user and namespace kubectl sees; see
+``load_kubectl_config``. The runner uses the in-cluster path and must stay
+small, so PyYAML is imported only when a kubeconfig is read. Credentials that
+change over time (a rotated token file, an exec plugin's short-lived token) are
+described here and fetched by ``runner.kube.auth``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from runner.kube import proxy as proxies
+from runner.kube.proxy import Proxy
 
 __all__ = [
     "ClientConfig",
@@ -24,6 +31,7 @@ __all__ = [
     "in_cluster_config",
     "load_config",
     "load_kubeconfig",
+    "load_kubectl_config",
 ]
 
 DEFAULT_SERVICEACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -69,6 +77,8 @@ class ClientConfig:
     exec_plugin: ExecPlugin | None = None
     insecure_skip_tls_verify: bool = False
     tls_server_name: str | None = None
+    #: the proxy every connection goes through (kubeconfig proxy-url, else HTTPS_PROXY...)
+    proxy: Proxy | None = None
     namespace: str = DEFAULT_NAMESPACE
     context: str | None = None
     #: where this came from ("in-cluster" or the kubeconfig file list), for messages
@@ -92,7 +102,8 @@ class ClientConfig:
         return (
             f"ClientConfig(server={self.server!r}, context={self.context!r}, "
             f"namespace={self.namespace!r}, auth={self.auth_kind!r}, ca={ca!r}, "
-            f"insecure_skip_tls_verify={self.insecure_skip_tls_verify}, source={self.source!r})"
+            f"insecure_skip_tls_verify={self.insecure_skip_tls_verify}, "
+            f"proxy={self.proxy.address if self.proxy else None!r}, source={self.source!r})"
         )
 
 
@@ -112,32 +123,69 @@ def in_cluster_config() -> ClientConfig:
             "not running in a cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT "
             "must both be set"
         )
-    sa_dir = Path(os.environ.get("KT_SERVICEACCOUNT_DIR") or DEFAULT_SERVICEACCOUNT_DIR)
-    token_file = sa_dir / "token"
+    token_file = _service_account_dir() / "token"
     if not token_file.is_file():
         raise ConfigError(f"in-cluster: no ServiceAccount token at {token_file}")
-    ca_file = sa_dir / "ca.crt"
-    try:
-        namespace = (sa_dir / "namespace").read_text().strip() or DEFAULT_NAMESPACE
-    except OSError:
-        namespace = DEFAULT_NAMESPACE
+    ca_file = token_file.with_name("ca.crt")
+    # POD_NAMESPACE (downward API) first, then the token's namespace: client-go's order
+    namespace = os.environ.get("POD_NAMESPACE", "")
+    if not namespace:
+        try:
+            namespace = token_file.with_name("namespace").read_text().strip()
+        except OSError:
+            namespace = ""
     server_host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    server = f"https://{server_host}:{port}"
     return ClientConfig(
-        server=f"https://{server_host}:{port}",
+        server=server,
         ca_file=str(ca_file) if ca_file.is_file() else None,
         token_file=str(token_file),
-        namespace=namespace,
+        proxy=proxies.from_environment(server),
+        namespace=namespace or DEFAULT_NAMESPACE,
         context=None,
         source="in-cluster",
     )
 
 
+def _service_account_dir() -> Path:
+    return Path(os.environ.get("KT_SERVICEACCOUNT_DIR") or DEFAULT_SERVICEACCOUNT_DIR)
+
+
+def _in_cluster_possible() -> bool:
+    """What client-go checks before falling back to in-cluster: the env and the token file."""
+    return bool(
+        os.environ.get("KUBERNETES_SERVICE_HOST")
+        and os.environ.get("KUBERNETES_SERVICE_PORT")
+        and (_service_account_dir() / "token").is_file()
+    )
+
+
 def load_config(kubeconfig: str | None = None, context: str | None = None) -> ClientConfig:
-    """In-cluster when running in a pod and nothing else was asked for, else kubeconfig."""
+    """The runner's choice: in a pod, its own ServiceAccount unless ``--kubeconfig``,
+    ``--context`` or ``$KUBECONFIG`` asks for a kubeconfig; else ``load_kubectl_config``.
+
+    Unlike kubectl, a runner pod never reads ``~/.kube/config``: a pod must not
+    pick up whatever credentials its image or host happen to carry.
+    """
     in_pod = bool(os.environ.get("KUBERNETES_SERVICE_HOST"))
     if in_pod and kubeconfig is None and context is None and not os.environ.get("KUBECONFIG"):
         return in_cluster_config()
-    return load_kubeconfig(kubeconfig, context)
+    return load_kubectl_config(kubeconfig, context)
+
+
+def load_kubectl_config(kubeconfig: str | None = None, context: str | None = None) -> ClientConfig:
+    """The config kubectl would use, in kubectl's order.
+
+    ``kubeconfig`` (``--kubeconfig``: one file, which must exist), else every
+    file in ``$KUBECONFIG``, else ``~/.kube/config``, merged as in
+    ``load_kubeconfig``. When they choose no context (no file exists, or none
+    sets current-context and ``context`` is not given), kubectl falls back to
+    the pod's ServiceAccount if it runs in a pod, and so does this.
+    """
+    merged = _read_merged(kubeconfig)
+    if not (context or merged.current_context) and _in_cluster_possible():
+        return in_cluster_config()
+    return _select(merged, context)
 
 
 # --- kubeconfig ------------------------------------------------------------------------
@@ -155,77 +203,121 @@ class _Entry:
 class _Merged:
     """Several kubeconfig files merged the way kubectl does: the first definition wins."""
 
-    files: list[str]
+    #: the files looked at, in order, and those of them that exist
+    paths: list[str]
+    found: list[str] = field(default_factory=list)
     current_context: str = ""
     sections: dict[str, dict[str, _Entry]] = field(
         default_factory=lambda: {"clusters": {}, "users": {}, "contexts": {}}
     )
+
+    @property
+    def files(self) -> str:
+        """The files that were read, for messages."""
+        return ", ".join(self.found or self.paths)
 
 
 #: kubeconfig list key -> the key holding each entry's body
 _SECTION_BODY = {"clusters": "cluster", "users": "user", "contexts": "context"}
 
 
-def _kubeconfig_paths(path: str | None) -> tuple[list[Path], bool]:
-    """The files to read, and whether each must exist (an explicit path must)."""
-    if path is not None:
-        return [Path(path).expanduser()], True
+def _kubeconfig_paths(path: str | None) -> list[str]:
+    """The files to read, in precedence order: ``path``, else $KUBECONFIG, else ~/.kube/config.
+
+    $KUBECONFIG is split on ``os.pathsep``; empty entries and repeats are
+    dropped, as clientcmd does.
+    """
+    if path:
+        return [os.path.expanduser(path)]
     env = os.environ.get("KUBECONFIG", "")
     if env:
-        seen: list[Path] = []
+        paths: list[str] = []
         for part in env.split(os.pathsep):
-            if part and Path(part).expanduser() not in seen:
-                seen.append(Path(part).expanduser())
-        if seen:
-            return seen, False
-    return [Path("~/.kube/config").expanduser()], True
+            if part and part not in paths:
+                paths.append(part)
+        return paths
+    return [os.path.join(os.path.expanduser("~"), ".kube", "config")]
 
 
 def _read_merged(path: str | None) -> _Merged:
+    """Read and merge the kubeconfig files; missing files are skipped unless named by ``path``."""
     import yaml  # lazily: the runner in a pod never gets here
 
-    paths, must_exist = _kubeconfig_paths(path)
-    merged = _Merged(files=[str(p) for p in paths])
-    found = False
-    for file in paths:
+    merged = _Merged(paths=_kubeconfig_paths(path))
+    for file in merged.paths:
         try:
-            text = file.read_text()
+            text = Path(file).read_text(encoding="utf-8")
         except FileNotFoundError:
-            if must_exist:
-                raise ConfigError(f"kubeconfig {file} does not exist") from None
+            if path:
+                raise ConfigError(f"kubeconfig {file} (from --kubeconfig) does not exist") from None
             continue
-        except OSError as e:
-            raise ConfigError(f"cannot read kubeconfig {file}: {e.strerror}") from None
-        found = True
+        except (OSError, UnicodeDecodeError) as e:
+            why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            raise ConfigError(f"cannot read kubeconfig {file}: {why}") from None
+        merged.found.append(file)
         try:
             doc = yaml.safe_load(text)
         except yaml.YAMLError as e:
-            raise ConfigError(f"kubeconfig {file} is not valid YAML: {e}") from None
+            where = getattr(e, "problem_mark", None)
+            at = f" (line {where.line + 1})" if where is not None else ""
+            raise ConfigError(f"kubeconfig {file} is not valid YAML{at}") from None
         if doc is None:
-            continue
+            continue  # an empty file is an empty config, as in kubectl
         if not isinstance(doc, Mapping):
             raise ConfigError(f"kubeconfig {file} is not a mapping")
         _merge_file(merged, doc, file)
-    if not found:
-        raise ConfigError(f"none of the kubeconfig files exist: {', '.join(merged.files)}")
     return merged
 
 
-def _merge_file(merged: _Merged, doc: Mapping[str, Any], file: Path) -> None:
+def _merge_file(merged: _Merged, doc: Mapping[str, Any], file: str) -> None:
+    """Add one file: a name already defined by an earlier file keeps its first definition,
+    whole (even fields the later one adds); the first non-empty current-context wins."""
     if not merged.current_context and doc.get("current-context"):
         merged.current_context = str(doc["current-context"])
-    base_dir = file.resolve().parent
+    # relative paths inside resolve against the file's directory (not following symlinks)
+    base_dir = Path(os.path.abspath(os.path.dirname(file)))
     for section, body_key in _SECTION_BODY.items():
         items = doc.get(section) or []
         if not isinstance(items, list):
             raise ConfigError(f"kubeconfig {file}: {section} must be a list")
+        seen: set[str] = set()
         for i, item in enumerate(items):
             if not isinstance(item, Mapping) or not item.get("name"):
                 raise ConfigError(f"kubeconfig {file}: {section}[{i}] has no name")
+            name = str(item["name"])
+            if name in seen:
+                raise ConfigError(f'kubeconfig {file}: {section} lists "{name}" twice')
+            seen.add(name)
             body = item.get(body_key) or {}
             if not isinstance(body, Mapping):
                 raise ConfigError(f"kubeconfig {file}: {section}[{i}].{body_key} must be a mapping")
-            merged.sections[section].setdefault(str(item["name"]), _Entry(body, base_dir))
+            merged.sections[section].setdefault(name, _Entry(body, base_dir))
+
+
+def _server(cluster: Mapping[str, Any], where: str) -> str:
+    """The cluster's server URL, which the client can use: http(s) with a host."""
+    server = str(cluster.get("server") or "")
+    if not server:
+        raise ConfigError(f"{where} has no server")
+    try:
+        parts = urlsplit(server)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{where}: server {server!r} is not an http:// or https:// URL")
+    return server.rstrip("/")
+
+
+def _proxy(cluster: Mapping[str, Any], where: str, server: str) -> Proxy | None:
+    """``proxy-url`` for every request (loopback too), else the proxy environment variables."""
+    url = cluster.get("proxy-url")
+    if not url:
+        return proxies.from_environment(server)
+    try:
+        return proxies.parse(str(url))
+    except proxies.ProxyError as e:
+        raise ConfigError(f"{where}: invalid proxy-url: {e}") from None
 
 
 def _resolve(base_dir: Path, value: Any) -> str | None:
@@ -270,14 +362,25 @@ def _exec_plugin(spec: Mapping[str, Any], base_dir: Path, where: str) -> ExecPlu
 
 
 def load_kubeconfig(path: str | None = None, context: str | None = None) -> ClientConfig:
-    """Read kubeconfig the way kubectl does and pick one context.
+    """Read kubeconfig the way kubectl does and pick one context (never in-cluster).
 
-    ``path`` is one file (like ``--kubeconfig``); without it, ``$KUBECONFIG``
-    (a path list, merged with the first definition of each name winning) or
-    ``~/.kube/config``. ``context`` overrides the file's current-context.
+    ``path`` is one file (like ``--kubeconfig``) and must exist; without it,
+    every file in ``$KUBECONFIG`` (missing ones skipped), else
+    ``~/.kube/config``. Files merge as in clientcmd: the first file to define a
+    cluster, user or context name wins that name whole, and the first file
+    that sets current-context wins it. ``context`` overrides current-context.
     """
-    merged = _read_merged(path)
-    files = ", ".join(merged.files)
+    return _select(_read_merged(path), context)
+
+
+def _select(merged: _Merged, context: str | None) -> ClientConfig:
+    """The ClientConfig of one context of merged kubeconfig files, checked as kubectl checks it."""
+    if not merged.found:
+        raise ConfigError(
+            f"no kubeconfig found (looked for {', '.join(merged.paths)}) and not running in a "
+            "cluster; pass --kubeconfig or set KUBECONFIG"
+        )
+    files = merged.files
     contexts = merged.sections["contexts"]
     available = ", ".join(sorted(contexts)) or "(none)"
     name = context or merged.current_context
@@ -301,9 +404,17 @@ def load_kubeconfig(path: str | None = None, context: str | None = None) -> Clie
         )
     cluster = cluster_entry.body
     where_cluster = f'cluster "{cluster_name}"'
-    server = str(cluster.get("server") or "")
-    if not server:
-        raise ConfigError(f"{where_cluster} has no server")
+    server = _server(cluster, where_cluster)
+    insecure = cluster.get("insecure-skip-tls-verify", False) is True
+    if insecure:
+        for key in ("certificate-authority", "certificate-authority-data"):
+            if cluster.get(key):
+                raise ConfigError(
+                    f"{where_cluster} sets both insecure-skip-tls-verify and {key}; kubectl "
+                    "refuses this too (specifying a root certificates file with the insecure "
+                    "flag is not allowed): remove one of them"
+                )
+    proxy = _proxy(cluster, where_cluster, server)
 
     user_name = str(ctx.get("user") or "")
     user_entry = merged.sections["users"].get(user_name) if user_name else None
@@ -328,7 +439,7 @@ def load_kubeconfig(path: str | None = None, context: str | None = None) -> Clie
     cert_data = _pem(user.get("client-certificate-data"), f"{where_user} client-certificate-data")
     key_data = _pem(user.get("client-key-data"), f"{where_user} client-key-data")
     return ClientConfig(
-        server=server.rstrip("/"),
+        server=server,
         # data overrides the file, as in kubectl
         ca_data=ca_data,
         ca_file=None if ca_data else ca_file,
@@ -339,8 +450,9 @@ def load_kubeconfig(path: str | None = None, context: str | None = None) -> Clie
         token=str(user["token"]) if user.get("token") else None,
         token_file=_resolve(user_dir, user.get("tokenFile")),
         exec_plugin=_exec_plugin(exec_spec, user_dir, where_user) if exec_spec else None,
-        insecure_skip_tls_verify=bool(cluster.get("insecure-skip-tls-verify", False)),
+        insecure_skip_tls_verify=insecure,
         tls_server_name=str(cluster["tls-server-name"]) if cluster.get("tls-server-name") else None,
+        proxy=proxy,
         namespace=str(ctx.get("namespace") or DEFAULT_NAMESPACE),
         context=name,
         source=files,

@@ -4,8 +4,9 @@
 what the API client needs around it and nothing more: connections shared by
 threads and kept alive, separate connect and read timeouts, TLS with the
 cluster's CA and an optional client certificate, bodies read piece by piece as
-they arrive (watches, followed logs), and a way for another thread to wake a
-blocked reader. It does not retry, redirect or decompress.
+they arrive (watches, followed logs), a way for another thread to wake a
+blocked reader, and a proxy when the config names one (``runner.kube.tunnel``).
+It does not retry, redirect or decompress.
 
 urllib3 did this job before; importing it costs the runner about 2.5 MiB of
 resident memory (it also pulls in importlib.metadata, zipfile, csv and
@@ -20,7 +21,11 @@ import select
 import socket
 import ssl
 import threading
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from runner.kube.proxy import Proxy
 
 __all__ = ["ConnectionPool", "HTTPException", "Response", "Timeout"]
 
@@ -35,27 +40,32 @@ class Timeout(NamedTuple):
     read: float | None
 
 
-class _TLSConnection(http.client.HTTPConnection):
-    """HTTPS with a ready SSLContext and a server name that may differ from the host."""
+class _Connection(http.client.HTTPConnection):
+    """HTTP/1.1 over a socket opened by ``dial``: direct, TLS, or through a proxy.
 
-    default_port = http.client.HTTPS_PORT
+    ``host``/``port`` are the API server's (they make the ``Host`` header);
+    where the bytes actually go is up to ``dial``.
+    """
 
     def __init__(
         self,
         host: str,
         port: int,
         *,
-        context: ssl.SSLContext,
-        server_hostname: str | None,
+        dial: Callable[[float | None], socket.socket],
         timeout: float,
     ) -> None:
         super().__init__(host, port, timeout=timeout)
-        self._context = context
-        self._server_hostname = server_hostname or host
+        self._dial = dial
 
     def connect(self) -> None:
-        super().connect()
-        self.sock = self._context.wrap_socket(self.sock, server_hostname=self._server_hostname)
+        self.sock = self._dial(self.timeout)
+
+
+def _tcp(host: str, port: int, timeout: float | None) -> socket.socket:
+    sock = socket.create_connection((host, port), timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
 
 
 def _dropped(conn: http.client.HTTPConnection) -> bool:
@@ -89,16 +99,27 @@ class ConnectionPool:
         *,
         tls: ssl.SSLContext | None = None,
         server_hostname: str | None = None,
+        proxy: Proxy | None = None,
         maxsize: int = 8,
     ) -> None:
         self.host = host
         self.port = port
         self._tls = tls
         self._server_hostname = server_hostname
+        self._proxy = proxy
         self._maxsize = maxsize
         self._idle: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
         self._closed = False
+        # plain http through an http(s) proxy: absolute URLs to the proxy, as Go sends them
+        self._url_prefix = ""
+        self._proxy_headers: dict[str, str] = {}
+        if proxy is not None and tls is None and proxy.scheme != "socks5":
+            hostport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            self._url_prefix = f"http://{hostport}"
+            auth = proxy.basic_authorization()
+            if auth:
+                self._proxy_headers["Proxy-Authorization"] = auth
 
     def request(
         self,
@@ -121,6 +142,9 @@ class ConnectionPool:
                 conn.connect()
             assert conn.sock is not None
             conn.sock.settimeout(timeout.read)
+            if self._url_prefix:
+                url = self._url_prefix + url
+                headers = {**headers, **self._proxy_headers}
             conn.request(method, url, body=body, headers=headers)
             # kept: http.client forgets the socket when the server closes after this answer
             sock = conn.sock
@@ -150,15 +174,29 @@ class ConnectionPool:
             conn.close()
 
     def _new(self, connect_timeout: float) -> http.client.HTTPConnection:
+        return _Connection(self.host, self.port, dial=self._dial, timeout=connect_timeout)
+
+    def _dial(self, timeout: float | None) -> socket.socket:
+        """A socket that speaks (TLS to) the API server, through the proxy if there is one."""
+        if self._proxy is not None:
+            from runner.kube.tunnel import dial_through
+
+            return dial_through(
+                self._proxy,
+                self.host,
+                self.port,
+                timeout=timeout,
+                tls=self._tls,
+                server_hostname=self._server_hostname or self.host,
+            )
+        sock = _tcp(self.host, self.port, timeout)
         if self._tls is None:
-            return http.client.HTTPConnection(self.host, self.port, timeout=connect_timeout)
-        return _TLSConnection(
-            self.host,
-            self.port,
-            context=self._tls,
-            server_hostname=self._server_hostname,
-            timeout=connect_timeout,
-        )
+            return sock
+        try:
+            return self._tls.wrap_socket(sock, server_hostname=self._server_hostname or self.host)
+        except BaseException:
+            sock.close()
+            raise
 
     def _give_back(self, conn: http.client.HTTPConnection) -> None:
         with self._lock:

@@ -24,6 +24,7 @@ from runner.kube.config import (
     in_cluster_config,
     load_config,
     load_kubeconfig,
+    load_kubectl_config,
 )
 from runner.kube.tls import tls_settings
 
@@ -31,6 +32,7 @@ CA_PEM = "-----BEGIN CERTIFICATE-----\nQ0EK\n-----END CERTIFICATE-----\n"
 CERT_PEM = "-----BEGIN CERTIFICATE-----\nQ0VSVAo=\n-----END CERTIFICATE-----\n"
 KEY_PEM = "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleQo=\n-----END PRIVATE KEY-----\n"
 SECRET_TOKEN = "s3cr3t-t0ken-value"
+PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy")
 
 
 def b64(text: str) -> str:
@@ -61,7 +63,14 @@ def write(path: Path, doc: dict[str, Any]) -> Path:
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for var in ("KUBECONFIG", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"):
+    for var in (
+        "KUBECONFIG",
+        "KUBERNETES_SERVICE_HOST",
+        "KUBERNETES_SERVICE_PORT",
+        "POD_NAMESPACE",
+        "KT_SERVICEACCOUNT_DIR",
+        *PROXY_VARIABLES,
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
 
@@ -193,7 +202,7 @@ def test_kubeconfig_env_with_no_existing_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "nope"))
-    with pytest.raises(ConfigError, match="none of the kubeconfig files exist"):
+    with pytest.raises(ConfigError, match=r"no kubeconfig found \(looked for .*nope\)"):
         load_kubeconfig()
 
 
@@ -322,6 +331,236 @@ def test_load_config_chooses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert load_config(str(path)).context == "dev"
     monkeypatch.setenv("KUBECONFIG", str(path))
     assert load_config().context == "dev"
+
+
+# --- kubectl's loading rules ------------------------------------------------------------
+
+
+def cluster(server: str = "https://10.0.0.1:6443", **fields: Any) -> dict[str, Any]:
+    return {"server": server, **fields}
+
+
+def test_kubeconfig_list_merges_like_clientcmd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Names: the first file wins the whole entry; current-context: the first file setting one."""
+    first = write(
+        tmp_path / "a" / "config",
+        kubeconfig(
+            current=None,
+            contexts={"shared": {"cluster": "c", "user": "u"}},
+            clusters={"c": cluster("https://first.example:6443")},
+            users={"u": {"token": "first-token"}},
+        ),
+    )
+    second = write(
+        tmp_path / "b" / "config",
+        kubeconfig(
+            current="shared",
+            contexts={
+                "shared": {"cluster": "c", "user": "u", "namespace": "from-second"},
+                "own": {"cluster": "c2", "user": "u"},
+            },
+            # same name: ignored whole, even the field the first file did not set
+            clusters={
+                "c": cluster("https://second.example:6443", **{"tls-server-name": "x"}),
+                "c2": cluster("https://own.example"),
+            },
+            users={"u": {"token": "second-token"}},
+        ),
+    )
+    empty = tmp_path / "empty"
+    empty.write_text("")
+    sep = os.pathsep
+    # an empty file, a missing one, empty entries and a repeat are all fine
+    monkeypatch.setenv(
+        "KUBECONFIG",
+        sep.join(["", str(empty), str(tmp_path / "gone"), str(first), "", str(second), str(first)]),
+    )
+    cfg = load_kubectl_config()
+    assert (cfg.context, cfg.server, cfg.token) == (
+        "shared",
+        "https://first.example:6443",
+        "first-token",
+    )
+    assert cfg.tls_server_name is None
+    assert cfg.namespace == "default"  # the first file's context has none
+    assert load_kubectl_config(context="own").server == "https://own.example"
+    # order matters: the second file first gives its entries
+    monkeypatch.setenv("KUBECONFIG", sep.join([str(second), str(first)]))
+    assert load_kubectl_config().server == "https://second.example:6443"
+    assert load_kubectl_config().namespace == "from-second"
+
+
+def test_explicit_kubeconfig_overrides_the_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listed = write(tmp_path / "listed", basic_doc())
+    explicit_doc = basic_doc()
+    explicit_doc["clusters"][0]["cluster"]["server"] = "https://explicit.example"
+    explicit = write(tmp_path / "explicit", explicit_doc)
+    monkeypatch.setenv("KUBECONFIG", str(listed))
+    assert load_kubectl_config(str(explicit)).server == "https://explicit.example"
+    with pytest.raises(
+        ConfigError, match=r"kubeconfig .*absent \(from --kubeconfig\) does not exist"
+    ):
+        load_kubectl_config(str(tmp_path / "absent"))
+
+
+def test_the_same_name_twice_in_one_file_is_refused(tmp_path: Path) -> None:
+    doc = basic_doc()
+    doc["users"].append({"name": "u1", "user": {"token": "other"}})
+    with pytest.raises(ConfigError, match='users lists "u1" twice'):
+        load_kubectl_config(str(write(tmp_path / "c", doc)))
+
+
+def test_bad_yaml_names_the_line_but_not_its_text(tmp_path: Path) -> None:
+    bad = tmp_path / "bad"
+    bad.write_text(f"users:\n- name: u\n  user: {{token: {SECRET_TOKEN}\n")
+    with pytest.raises(ConfigError) as err:
+        load_kubectl_config(str(bad))
+    assert "is not valid YAML (line" in str(err.value) and str(bad) in str(err.value)
+    assert SECRET_TOKEN not in str(err.value)
+
+
+def test_unreadable_and_directory_kubeconfig(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path))
+    with pytest.raises(ConfigError, match=f"cannot read kubeconfig {tmp_path}: Is a directory"):
+        load_kubectl_config()
+
+
+def test_insecure_with_a_ca_is_refused_naming_the_cluster(tmp_path: Path) -> None:
+    insecure: dict[str, Any] = {"insecure-skip-tls-verify": True}
+    for key, value in (
+        ("certificate-authority-data", b64(CA_PEM)),
+        ("certificate-authority", "ca"),
+    ):
+        doc = basic_doc()
+        doc["clusters"][0]["cluster"] = cluster(**insecure, **{key: value})
+        with pytest.raises(ConfigError) as err:
+            load_kubectl_config(str(write(tmp_path / "c", doc)))
+        assert f'cluster "c1" sets both insecure-skip-tls-verify and {key}' in str(err.value)
+    doc["clusters"][0]["cluster"] = cluster(**insecure)
+    assert load_kubectl_config(str(write(tmp_path / "c", doc))).insecure_skip_tls_verify
+
+
+def test_server_must_be_an_http_url(tmp_path: Path) -> None:
+    for server in ("10.0.0.1:6443", "ftp://x", "https://", "https://x:notaport"):
+        doc = basic_doc()
+        doc["clusters"][0]["cluster"] = cluster(server)
+        with pytest.raises(
+            ConfigError, match=r'cluster "c1": server .* is not an http:// or https:// URL'
+        ):
+            load_kubectl_config(str(write(tmp_path / "c", doc)))
+
+
+def in_a_pod(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KT_SERVICEACCOUNT_DIR", str(service_account_dir(tmp_path)))
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
+
+
+def test_kubectl_order_kubeconfig_first_then_in_cluster(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # no kubeconfig anywhere and not in a pod: one clear error
+    with pytest.raises(ConfigError, match=r"no kubeconfig found \(looked for .*\.kube/config\)"):
+        load_kubectl_config()
+    in_a_pod(tmp_path, monkeypatch)
+    assert load_kubectl_config().source == "in-cluster"
+    assert load_kubectl_config().namespace == "shop"
+    monkeypatch.setenv("POD_NAMESPACE", "from-downward-api")
+    assert load_kubectl_config().namespace == "from-downward-api"
+    # ~/.kube/config wins over in-cluster for kubectl (and the plugin)...
+    home = write(tmp_path / "home" / ".kube" / "config", basic_doc())
+    assert load_kubectl_config().context == "dev"
+    # ...but not for the runner in a pod, unless asked
+    assert load_config().source == "in-cluster"
+    assert load_config(str(home)).context == "dev"
+    assert load_config(context="dev").context == "dev"
+    # a kubeconfig that chooses no context falls back to in-cluster, as kubectl does
+    doc = basic_doc()
+    del doc["current-context"]
+    no_current = write(tmp_path / "no-current", doc)
+    assert load_kubectl_config(str(no_current)).source == "in-cluster"
+    assert load_kubectl_config(str(no_current), context="dev").context == "dev"
+    # a context that does not exist is an error, never a silent fallback
+    with pytest.raises(ConfigError, match='context "nope" not found'):
+        load_kubectl_config(context="nope")
+    # the KUBECONFIG list is used when set; all of it missing means in-cluster
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
+    assert load_kubectl_config().source == "in-cluster"
+
+
+# --- proxies -----------------------------------------------------------------------------
+
+
+def test_proxy_url_applies_even_to_loopback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_PROXY", "*")
+    doc = basic_doc()
+    doc["clusters"][0]["cluster"]["proxy-url"] = "http://alice:pa%3Ass@proxy.example:3128"
+    cfg = load_kubectl_config(str(write(tmp_path / "c", doc)))
+    assert cfg.proxy is not None
+    assert (cfg.proxy.address, cfg.proxy.username, cfg.proxy.password) == (
+        "http://proxy.example:3128",
+        "alice",
+        "pa:ss",
+    )
+    assert "pa:ss" not in repr(cfg) and "alice" not in repr(cfg)
+    assert "proxy='http://proxy.example:3128'" in repr(cfg)
+    for url, port in (("socks5://s.example", 1080), ("https://p.example", 443)):
+        doc["clusters"][0]["cluster"]["proxy-url"] = url
+        proxy = load_kubectl_config(str(write(tmp_path / "c", doc))).proxy
+        assert proxy is not None and proxy.port == port
+
+
+def test_bad_proxy_url_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    doc = basic_doc()
+    doc["clusters"][0]["cluster"]["proxy-url"] = "ftp://bob:hunter2@proxy.example"
+    with pytest.raises(ConfigError) as err:
+        load_kubectl_config(str(write(tmp_path / "c", doc)))
+    assert 'cluster "c1": invalid proxy-url: unsupported scheme "ftp"' in str(err.value)
+    assert "hunter2" not in str(err.value)
+
+
+def test_proxy_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = basic_doc()
+    doc["clusters"][0]["cluster"]["server"] = "https://api.example:6443"
+    path = str(write(tmp_path / "c", doc))
+    assert load_kubectl_config(path).proxy is None
+    monkeypatch.setenv("HTTP_PROXY", "http://plain.example:1")  # only for http:// servers
+    assert load_kubectl_config(path).proxy is None
+    monkeypatch.setenv("https_proxy", "lower.example:3128")  # no scheme: http://
+    proxy = load_kubectl_config(path).proxy
+    assert proxy is not None and proxy.address == "http://lower.example:3128"
+    monkeypatch.setenv("HTTPS_PROXY", "http://upper.example:8080")  # upper case first
+    proxy = load_kubectl_config(path).proxy
+    assert proxy is not None and proxy.address == "http://upper.example:8080"
+    monkeypatch.setenv("no_proxy", "api.example")
+    assert load_kubectl_config(path).proxy is None
+    monkeypatch.setenv("NO_PROXY", "other.example")  # upper case first here too
+    assert load_kubectl_config(path).proxy is not None
+    # a cluster's proxy-url wins over the environment and NO_PROXY
+    doc["clusters"][0]["cluster"]["proxy-url"] = "http://own.example:1"
+    monkeypatch.setenv("NO_PROXY", "*")
+    proxy = load_kubectl_config(str(write(tmp_path / "c", doc))).proxy
+    assert proxy is not None and proxy.host == "own.example"
+
+
+def test_in_cluster_honours_the_proxy_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_a_pod(tmp_path, monkeypatch)
+    assert in_cluster_config().proxy is None
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    proxy = in_cluster_config().proxy
+    assert proxy is not None and proxy.host == "proxy.example"
+    monkeypatch.setenv("NO_PROXY", "10.96.0.0/12")
+    assert in_cluster_config().proxy is None
 
 
 # --- token files -----------------------------------------------------------------------
