@@ -5,8 +5,14 @@ functions), so what ``test`` shows is what the runner would do. Nothing leaves
 the machine: the API client is a recorder that answers reads from the event's
 object and records every write, HTTP requests (webhook, slack, ...) are
 intercepted below urllib3 and answered 200, and SMTP sessions are recorded.
-Secret values are never read: a value from a Secret shows as
-``<secret NAME/KEY>``.
+
+Values from Secrets are what the ``test`` command could read with the user's
+own rights before the run (kubectl_trigger.secretrefs); they are used, never
+shown: the report says ``<secret NAME/KEY>`` in their place. A key that could
+not be read runs with a stand-in (a URL under ``.invalid``, so URL checks
+pass), and a failure of an action that used a stand-in is reported as not
+checked, naming the Secret and key, never as a failure that may not happen.
+A Secret or key that does not exist is a real failure: the runner's would fail.
 """
 
 from __future__ import annotations
@@ -14,13 +20,17 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 from kubectl_trigger import rbac
 from kubectl_trigger.prepare import Prepared
+
+if TYPE_CHECKING:
+    from kubectl_trigger.secretrefs import Lookup
 
 Obj = dict[str, Any]
 
@@ -42,6 +52,8 @@ class ActionResult:
     summary: str = ""
     calls: list[Call] = field(default_factory=list)
     error: str = ""
+    secrets: list[str] = field(default_factory=list)  # "Secret ns/name key 'k': read", ...
+    unchecked: str = ""  # why the outcome could not be checked (a Secret not read)
 
 
 @dataclass
@@ -209,8 +221,96 @@ def _event_type(trig: Prepared, given: str | None) -> str:
     return str(events[0])
 
 
-def simulate(trig: Prepared, obj: Obj | None, old: Obj | None, event: str | None) -> Result:
-    """Run the filters and every action of ``trig`` on ``obj``, offline."""
+#: (name, key) of a Secret -> what the user's rights gave for it (kubectl_trigger.secretrefs)
+Secrets = Mapping[tuple[str, str], "Lookup"]
+
+
+class SecretValues:
+    """``read_secret`` for one action: values read beforehand, stand-ins for the rest.
+
+    Remembers what it handed out, so the report can hide every value and say
+    which Secret keys were used and whether they were read.
+    """
+
+    def __init__(self, namespace: str, known: Secrets, why_unread: str) -> None:
+        self.namespace = namespace
+        self.known = known
+        self.why_unread = why_unread
+        self.used: dict[tuple[str, str], str] = {}  # (name, key) -> value or stand-in
+        self.unread: set[tuple[str, str]] = set()
+
+    def __call__(self, name: str, key: str) -> str:
+        from runner.actions.base import PermanentActionError
+
+        if (name, key) in self.used:
+            return self.used[(name, key)]
+        ref = f"Secret {self.namespace}/{name} key {key!r}"
+        found = self.known.get((name, key))
+        if found is not None and found.missing:
+            raise PermanentActionError(f"{ref}: {found.problem}")
+        if found is not None and found.value is not None:
+            value = found.value
+        else:
+            self.unread.add((name, key))
+            value = f"https://unread-secret-{len(self.used) + 1}.invalid/"
+        self.used[(name, key)] = value
+        return value
+
+    def lines(self) -> list[str]:
+        """One line per Secret key used: read (value not shown), or why not."""
+        out = []
+        for name, key in self.used:
+            ref = f"Secret {self.namespace}/{name} key {key!r}"
+            if (name, key) in self.unread:
+                found = self.known.get((name, key))
+                why = found.problem if found is not None else self.why_unread
+                out.append(f"{ref}: not read ({why}); a stand-in value was used")
+            else:
+                out.append(f"{ref}: read with your rights (value not shown)")
+        return out
+
+    def hide(self, text: str) -> str:
+        """``text`` with every value (and a URL value's whole address) replaced by its name."""
+        for (name, key), value in self.used.items():
+            shown = f"<secret {name}/{key}>"
+            if not value:
+                continue
+            address = _url_address(value)
+            if address:
+                text = re.sub(re.escape(address) + r"\S*", shown, text)
+            text = text.replace(value, shown)
+        return text
+
+
+def _url_address(value: str) -> str:
+    """``scheme://host[:port]`` of a URL value, or "" when it is not one."""
+    match = re.match(r"(https?://[^/?#\s]+)", value.strip())
+    return match.group(1) if match else ""
+
+
+def _hidden(value: Any, secrets: SecretValues) -> Any:
+    if isinstance(value, str):
+        return secrets.hide(value)
+    if isinstance(value, Mapping):
+        return {secrets.hide(str(k)): _hidden(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_hidden(v, secrets) for v in value]
+    return value
+
+
+def simulate(
+    trig: Prepared,
+    obj: Obj | None,
+    old: Obj | None,
+    event: str | None,
+    secrets: Secrets | None = None,
+    why_unread: str = "not read",
+) -> Result:
+    """Run the filters and every action of ``trig`` on ``obj``, offline.
+
+    ``secrets`` holds what reading the Secrets the actions use gave; keys not
+    in it were not read, for the reason ``why_unread``.
+    """
     from runner.event import Event
 
     etype = _event_type(trig, event)
@@ -225,7 +325,8 @@ def simulate(trig: Prepared, obj: Obj | None, old: Obj | None, event: str | None
     if not matched:
         return result
     for entry in trig.config.actions:
-        result.actions.append(_run_action(trig, entry, ev, obj))
+        values = SecretValues(str(trig.config.namespace), secrets or {}, why_unread)
+        result.actions.append(_run_action(trig, entry, ev, obj, values))
     return result
 
 
@@ -239,7 +340,9 @@ def _filters(trig: Prepared, ev: Any, old: Obj | None) -> tuple[bool, list[str]]
     return matched, []
 
 
-def _run_action(trig: Prepared, entry: Any, ev: Any, obj: Obj | None) -> ActionResult:
+def _run_action(
+    trig: Prepared, entry: Any, ev: Any, obj: Obj | None, secrets: SecretValues
+) -> ActionResult:
     from runner.actions import ACTIONS
     from runner.actions.base import ActionContext, ActionError
 
@@ -247,7 +350,7 @@ def _run_action(trig: Prepared, entry: Any, ev: Any, obj: Obj | None) -> ActionR
     client = RecordingClient(obj, out.calls)
     ctx = ActionContext(
         client=client,  # type: ignore[arg-type]
-        read_secret=lambda name, key: f"<secret {name}/{key}>",
+        read_secret=secrets,
         trigger_name=trig.name,
         trigger_namespace=trig.namespace,
         log=logging.getLogger(f"kubectl_trigger.test.{entry.kind}"),
@@ -257,7 +360,15 @@ def _run_action(trig: Prepared, entry: Any, ev: Any, obj: Obj | None) -> ActionR
         with offline_network(out.calls):
             out.summary = row.run(entry.config, ev, ctx)
     except ActionError as e:
-        out.error = str(e)
+        if secrets.unread:  # it ran on a stand-in: its failure says nothing about the real value
+            names = ", ".join(f"Secret {n} key {k!r}" for n, k in sorted(secrets.unread))
+            out.unchecked = f"depends on {names}, which was not read"
+        else:
+            out.error = str(e)
+    out.summary = secrets.hide(out.summary or "")
+    out.error = secrets.hide(out.error)
+    out.calls = [Call(secrets.hide(c.what), _hidden(c.body, secrets)) for c in out.calls]
+    out.secrets = secrets.lines()
     return out
 
 
@@ -284,6 +395,9 @@ def report(result: Result) -> str:
                     else json.dumps(call.body, indent=2, sort_keys=True)
                 )
                 lines += [f"       {line}" for line in text.splitlines()]
+        lines += [f"     {line}" for line in act.secrets]
         if act.error:
             lines.append(f"     would fail: {act.error}")
+        if act.unchecked:
+            lines.append(f"     not checked: {act.unchecked}")
     return "\n".join(lines) + "\n"
