@@ -24,14 +24,19 @@ def load(
 ) -> Batch:
     """Read and validate every document; with ``offline`` no cluster is contacted.
 
-    Warnings (a ClusterTrigger given cluster-wide write rights) go to stderr.
+    Warnings (a ClusterTrigger given cluster-wide write rights, a spec that relies on a
+    deliberate difference from Kubernetes, runner/spec/differences.py) go to stderr.
     ``system_namespace`` overrides where ClusterTriggers' runners live (else what
     ``install`` recorded, or its default offline).
     """
+    from runner.spec.differences import spec_warnings
+
     batch = _load(files, sess, offline=offline, system_namespace=system_namespace)
     for trig in batch.triggers:
         for warning in trig.warnings:
             output.warn(warning)
+        for line in spec_warnings(trig.config):  # where the runner differs from Kubernetes
+            output.warn(f"{trig.origin}: {line}")
     return batch
 
 

@@ -1,0 +1,117 @@
+"""Where the runner deliberately reads a spec differently from Kubernetes, and why.
+
+The runner's parsers follow the reference implementations (CronJob's cron,
+apimachinery's selectors and quantities, Go's durations, kubectl's JSONPath);
+the conformance suite (tests/conformance/) proves it on thousands of cases. The
+few places where following them would hurt users are listed here, once: the
+suite skips exactly these cases (by id), docs/spec.md explains each, and
+``kubectl trigger validate`` warns when a spec uses one that it accepts
+(``spec_warnings``). A difference that makes the runner refuse input needs no
+warning: the error says what to write instead.
+
+To add one: a ``Difference`` line in ``DIFFERENCES`` and, if the runner accepts
+the construct, a detector in ``DETECTORS`` that names the field that uses it.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """One deliberate difference: what the runner does, and why a user is better off."""
+
+    id: str
+    area: str  # cron, labelSelector, fieldSelector, quantity, duration, jsonpath
+    what: str
+    why: str
+
+
+# fmt: off
+DIFFERENCES: tuple[Difference, ...] = (
+    Difference("cron-dst", "cron",
+               "at a daylight-saving change, a time skipped by the gap fires once at the end of "
+               "the gap, and a time repeated by the overlap fires once (twice when the hour "
+               "field is a wildcard); CronJob skips the run in a gap, fires twice in an overlap "
+               "and, in zones that change at midnight, can fire on the wrong day",
+               "a daily job still runs every day, once, and an hourly job keeps its rhythm"),
+    Difference("cron-every-under-1s", "cron",
+               "@every with a period under one second (@every 0s, @every -1h) is refused; "
+               "CronJob runs it every second",
+               "a zero or negative period is a typo, not a wish to fire every second"),
+    Difference("selector-empty", "selector",
+               "an empty label or field selector (\"\", \" \", \",\") is refused; the API "
+               "server reads it as 'everything'",
+               "omitting the field already means everything; an empty string is usually a "
+               "template or variable gone wrong, and an action must not then hit every object"),
+    Difference("fieldselector-name", "fieldSelector",
+               "a field name must be a dotted name (letters, digits, '-', '_'), so no empty "
+               "name and no space around the operator; the API server parses any text there",
+               "the API server then refuses such a name for every resource ('field label not "
+               "supported'); refusing it at validate time says so before anything runs"),
+    Difference("quantity-exponent", "quantity",
+               "a quantity exponent beyond +-1000 (1e1001) is refused; apimachinery takes "
+               "exponents up to 64 bits and wraps them at 32 bits",
+               "no resource amount needs it, and a wrapped exponent silently means another "
+               "number"),
+    Difference("duration-negative", "duration",
+               "a negative duration (-1s) is refused where the spec wants a length of time "
+               "(-0 is zero and taken); Go's ParseDuration takes it",
+               "a negative delay, timeout or window has no meaning"),
+)
+# fmt: on
+
+BY_ID: dict[str, Difference] = {d.id: d for d in DIFFERENCES}
+
+
+def _cron_dst(config: Any) -> list[str]:
+    schedule = getattr(config.source, "schedule", None)  # a CronSource's
+    if schedule is None or schedule.every is not None or schedule.never:
+        return []
+    hit = dst_meeting(schedule, datetime.datetime.now(datetime.UTC))
+    if hit is None:
+        return []
+    return [
+        f"spec.source.cron.schedule: {schedule.text!r} in {schedule.time_zone} meets a "
+        f"daylight-saving change on {hit.isoformat()}: {BY_ID['cron-dst'].what} "
+        "(deliberate difference cron-dst, see docs/spec.md)"
+    ]
+
+
+def dst_meeting(schedule: Any, start: datetime.datetime, days: int = 400) -> datetime.date | None:
+    """The first day (within ``days`` of ``start``) on which ``schedule`` has a wall-clock
+    time that a daylight-saving change skips or repeats in its zone, or None."""
+    zone = schedule.zone
+    day = start.astimezone(zone).date()
+    step = datetime.timedelta(days=1)
+
+    def offset(d: datetime.date) -> datetime.timedelta | None:
+        return datetime.datetime(d.year, d.month, d.day, tzinfo=zone).utcoffset()
+
+    for _ in range(days):
+        # a change happens within the day only if the offset differs across it
+        if offset(day) != offset(day + 2 * step) and schedule.matches_day(day):
+            for hour in schedule.hours:
+                for minute in schedule.minutes:
+                    wall = datetime.datetime(day.year, day.month, day.day, hour, minute)
+                    early = wall.replace(tzinfo=zone, fold=0)
+                    late = wall.replace(tzinfo=zone, fold=1)
+                    if early.utcoffset() != late.utcoffset():
+                        return day
+        day += step
+    return None
+
+
+#: difference id -> detector: the warnings for a parsed TriggerConfig that uses it
+DETECTORS: dict[str, Callable[[Any], list[str]]] = {
+    "cron-dst": _cron_dst,
+}
+
+
+def spec_warnings(config: Any) -> list[str]:
+    """One line per deliberate difference the parsed spec relies on (for validate)."""
+    return [line for detect in DETECTORS.values() for line in detect(config)]
