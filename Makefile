@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 # Go is preinstalled at /usr/local/go on our machines; devcluster.build needs it.
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: venv binaries test demo cluster-up cluster-down lint crd lock
+.PHONY: venv binaries test demo cluster-up cluster-down lint crd image lock
 
 # Versions come from the lock (constraints.txt, written by `make lock`), the set CI tests
 # and the image and zipapp ship.
@@ -31,6 +31,12 @@ test: binaries
 # The main job: a trigger firing end to end (local control plane unless KUBECONFIG answers).
 demo: binaries
 	$(PY) hack/demo.py
+
+# The runner image from Debian's archive with no container engine, reproducibly
+# (runner_image/: mmdebstrap, umoci, skopeo, bwrap); prints its digest and size and
+# writes dist/runner-image-<version>.tar for `docker load` / `kind load image-archive`.
+image: venv
+	$(PY) -m runner_image
 
 cluster-up: binaries
 	$(PY) -m devcluster up

@@ -5,7 +5,9 @@ forwards and ``down`` backwards. A fresh ``up`` starts from an empty etcd (the
 PKI is kept, so an exported KUBECONFIG stays valid) and does not return until
 the cluster is usable: the API server is ready, the simulated node is Ready,
 the ``default`` ServiceAccount exists and the pod emulator has listed pods.
-If any step fails, everything started so far is stopped again.
+If any step fails, everything started so far is stopped again. ``up`` also
+makes sure the runner image for this checkout is built (runner_image: cached,
+so this costs milliseconds unless runner/ changed), so runner pods start at once.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from devcluster import build, kwok, layout, pki, podemu, processes
 from devcluster.api import Api, ApiError
 from devcluster.layout import PORT_DEFAULTS, Layout
 from devcluster.processes import StartError
+from runner_image import build as image_build
+from runner_image.sandbox import SandboxError
 
 
 def _etcd_argv(lay: Layout) -> list[str]:
@@ -287,6 +291,10 @@ def up(state_dir: Path | None = None) -> Layout:
         )
     _check_ports(lay)
     began = time.monotonic()
+    try:
+        image_build.ensure_image()
+    except (image_build.ImageBuildError, SandboxError) as exc:
+        raise StartError(f"the runner image (which runner pods run from) failed: {exc}") from None
     _prepare_state(lay)
     try:
         for comp in COMPONENTS[:2]:

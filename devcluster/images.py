@@ -1,4 +1,4 @@
-"""Which container images the pod emulator runs as local processes.
+"""Which container images the pod emulator runs, and how.
 
 Two parties must agree on this list: the pod emulator, which starts the
 process, and kwok's stages, which leave the deletion of those pods to the
@@ -17,19 +17,24 @@ class EmulatedImage:
     """An allowlisted image: a regular expression over the full image reference.
 
     ``entrypoint`` stands in for the image's ENTRYPOINT when a container gives
-    no ``command``; None means the pod must give one.
+    no ``command``; None means the pod must give one. ``from_rootfs``: the
+    container runs inside the runner image's rootfs (built from this checkout
+    by runner_image), not as a plain process on the host.
     """
 
     pattern: str
     entrypoint: tuple[str, ...] | None
+    from_rootfs: bool = False
 
 
-#: The runner image (any tag or digest) and throwaway test images.
+#: The runner image (any tag or digest), run from the image this checkout builds, and
+#: throwaway test images, run on the host (their commands are test scripts).
 #: Patterns use the syntax shared by Python's re and Go's regexp (kwok uses the latter).
 EMULATED_IMAGES: tuple[EmulatedImage, ...] = (
     EmulatedImage(
         r"^ghcr\.io/kubectl-trigger/runner(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?(@sha256:[0-9a-f]{64})?$",
         ("python", "-m", "runner"),
+        from_rootfs=True,
     ),
     EmulatedImage(r"^localhost/kt-test/[^\s]+$", None),
 )

@@ -1,17 +1,21 @@
 """The pod emulator: runs allowlisted pods on the simulated node as local processes.
 
 kwok makes pods *look* Running; this makes the runner's pods *actually* run, so
-tests and the demo exercise the real runner against the real API server with
-its real in-cluster identity. Test and demo infrastructure, not product.
+tests and the demo exercise the real runner image against the real API server
+with its real in-cluster identity. Test and demo infrastructure, not product.
 
 It list-watches the pods bound to the simulated node. For each pod with a
 container image on the allowlist (devcluster.images) it starts that container's
-command as a process in its own session, writes its output in the CRI log
-format to the file kwok serves as the container's log, restarts it per the
-pod's restartPolicy with backoff, and stops it (SIGTERM, then SIGKILL after the
-grace period) when the pod is deleted. Like a kubelet it deletes such a pod
-from the API only after its process has stopped (kwok's stages leave these pods
-to it). Run as ``python -m devcluster.podemu --state-dir DIR``.
+command in its own session: a runner container inside the runner image's rootfs
+(runner_image.sandbox: read-only, user 65532, no capabilities, the token mounted
+where Kubernetes mounts it), built from this checkout's runner/ and rebuilt when
+runner/ changed (only its layer); a test image's command as a host process. It
+writes its output in the CRI log format to the file kwok serves as the
+container's log, restarts it per the pod's restartPolicy with backoff, and
+stops it (SIGTERM, then SIGKILL after the grace period) when the pod is deleted.
+Like a kubelet it deletes such a pod from the API only after its process has
+stopped (kwok's stages leave these pods to it).
+Run as ``python -m devcluster.podemu --state-dir DIR``.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from typing import IO, Any
 from devcluster import images, kwok, layout, podenv, processes
 from devcluster.api import Api, ApiError
 from devcluster.layout import Layout
+from runner_image import build as image_build
+from runner_image import sandbox
 
 Pod = dict[str, Any]
 
@@ -97,22 +103,46 @@ class EmulatedContainer:
         self.finished = threading.Event()
         self._proc: subprocess.Popen[bytes] | None = None
         self._pumps: list[threading.Thread] = []
+        entry = images.lookup(spec.get("image", ""))
+        self.from_rootfs = entry is not None and entry.from_rootfs
+        self.image_id: str = spec["image"]
 
     def _start(self) -> subprocess.Popen[bytes]:
         pod = self.owner.pod
         declared = podenv.pod_env(self.owner.emu.api, pod, self.spec)
-        env = podenv.full_env(declared, pod, self.owner.emu.api_port, self.owner.sa_dir)
-        argv = podenv.argv(self.spec, env)
-        proc = subprocess.Popen(
-            argv,
-            cwd=layout.REPO_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
+        sa_dir = self.owner.sa_dir
+        env = podenv.full_env(
+            declared, pod, self.owner.emu.api_port, sa_dir, in_image=self.from_rootfs
         )
-        processes.write_record(self.pid_file, proc.pid)
+        argv = podenv.argv(self.spec, env)
+        pipes: dict[str, Any] = {
+            "stdin": subprocess.DEVNULL,
+            "stdout": subprocess.PIPE,
+            "stderr": subprocess.PIPE,
+            "start_new_session": True,
+        }
+        proc: subprocess.Popen[bytes]
+        if self.from_rootfs:
+            # cached by runner/'s content: a changed runner rebuilds its layer (about 1 s)
+            rootfs = image_build.ensure_image().rootfs
+            self.image_id = rootfs.image_id
+            binds = [(sa_dir, sandbox.SERVICEACCOUNT_DIR)] if sa_dir is not None else []
+            boxed = sandbox.SandboxedProcess(
+                rootfs,
+                argv,
+                env,
+                binds=binds,
+                hostname=pod["metadata"]["name"],
+                die_with_parent=False,  # like a kubelet's, containers outlive an emulator crash
+                **pipes,
+            )
+            # the sandboxed process leads its own process group: stop() signals it, not bwrap
+            leader = boxed.child_pid or boxed.pid
+            proc = boxed
+        else:
+            proc = subprocess.Popen(argv, cwd=layout.REPO_ROOT, env=env, **pipes)
+            leader = proc.pid
+        processes.write_record(self.pid_file, leader)
         self._pumps = []
         for stream, pipe in (("stdout", proc.stdout), ("stderr", proc.stderr)):
             assert pipe is not None
@@ -137,7 +167,13 @@ class EmulatedContainer:
             started = time.monotonic()
             try:
                 self._proc = self._start()
-            except (podenv.ContainerConfigError, OSError, ApiError) as exc:
+            except (
+                podenv.ContainerConfigError,
+                image_build.ImageBuildError,
+                sandbox.SandboxError,
+                OSError,
+                ApiError,
+            ) as exc:
                 self.log.write("stderr", f"devcluster pod emulator: cannot start: {exc}")
                 log(f"{self.owner.ref}/{self.name}: cannot start: {exc}")
                 stop.wait(backoff)
@@ -194,7 +230,7 @@ class EmulatedContainer:
         entry = {
             "name": self.name,
             "image": self.spec["image"],
-            "imageID": self.spec["image"],
+            "imageID": self.image_id,
             "containerID": f"podemu://{self.owner.key}/{self.name}",
             "ready": state == "running",
             "started": state == "running",

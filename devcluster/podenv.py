@@ -1,10 +1,12 @@
 """What an emulated container sees: its argv, its environment and its credentials.
 
-A kubelet builds these from the pod spec; the pod emulator has to do the same
-for a local process. The process shares the host's network (so it reaches the
-API server on 127.0.0.1 and must bind its metrics port to :0) and finds its
-service-account files in a per-pod folder named by ``KT_SERVICEACCOUNT_DIR``
-instead of the usual fixed mount path.
+A kubelet builds these from the pod spec; the pod emulator has to do the same.
+Every container shares the host's network (so it reaches the API server on
+127.0.0.1 and must bind its metrics port to :0). A container run from the
+runner image's rootfs sees only its image's and its pod's environment and finds
+its service-account files where Kubernetes mounts them; a host process (a test
+image) gets a few host variables and names its service-account folder in
+``KT_SERVICEACCOUNT_DIR``.
 """
 
 from __future__ import annotations
@@ -134,11 +136,18 @@ def pod_env(api: Api, pod: Pod, container: Mapping[str, Any]) -> dict[str, str]:
 
 
 def full_env(
-    declared: Mapping[str, str], pod: Pod, api_port: int, sa_dir: Path | None
+    declared: Mapping[str, str],
+    pod: Pod,
+    api_port: int,
+    sa_dir: Path | None,
+    *,
+    in_image: bool = False,
 ) -> dict[str, str]:
-    """Host basics, image defaults, the pod's env, then what the emulator must control."""
-    env = {k: os.environ[k] for k in PASSTHROUGH if k in os.environ}
-    env.update(IMAGE_DEFAULTS)
+    """Host basics or nothing (``in_image``: the sandbox adds the image's ENV), the
+    pod's env, then what the emulator must control."""
+    env = {} if in_image else {k: os.environ[k] for k in PASSTHROUGH if k in os.environ}
+    if not in_image:
+        env.update(IMAGE_DEFAULTS)
     env["HOSTNAME"] = pod["metadata"]["name"]
     env.update(declared)
     env.update(
@@ -149,13 +158,16 @@ def full_env(
             "RUNNER_METRICS_ADDRESS": f"{layout.HOST}:0",  # host network: never a fixed port
         }
     )
-    if sa_dir is not None:
+    if sa_dir is not None and not in_image:
         env["KT_SERVICEACCOUNT_DIR"] = str(sa_dir)
     return env
 
 
 def argv(container: Mapping[str, Any], env: Mapping[str, str]) -> list[str]:
-    """command + args with ``$(VAR)`` expanded; python is the project's interpreter."""
+    """command + args with ``$(VAR)`` expanded.
+
+    In a host process, python is the project's interpreter; in the image, the image's.
+    """
     image = images.lookup(container.get("image", ""))
     command = list(container.get("command") or (image.entrypoint if image else None) or [])
     if not command:
@@ -164,7 +176,8 @@ def argv(container: Mapping[str, Any], env: Mapping[str, str]) -> list[str]:
             "entrypoint, so the pod must give `command`"
         )
     args = [expand(a, env) for a in [*command, *(container.get("args") or [])]]
-    if os.path.basename(args[0]) in PYTHON_NAMES:
+    in_image = image is not None and image.from_rootfs
+    if not in_image and os.path.basename(args[0]) in PYTHON_NAMES:
         args[0] = sys.executable
     return args
 

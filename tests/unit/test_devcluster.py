@@ -105,15 +105,16 @@ def test_expand_follows_kubernetes_rules() -> None:
     assert podenv.expand("$(A)-$$(A)-$(MISSING)", {"A": "x"}) == "x-$(A)-$(MISSING)"
 
 
-def test_argv_runs_python_with_the_project_interpreter() -> None:
+def test_argv_runs_test_images_with_the_project_interpreter_and_the_runner_in_its_image() -> None:
     container = {"name": "c", "image": "localhost/kt-test/x", "command": ["python3", "-c"]}
     assert podenv.argv({**container, "args": ["print($(V))"]}, {"V": "1"}) == [
         sys.executable,
         "-c",
         "print(1)",
     ]
+    # the runner image's entrypoint, run by the image's own python inside its rootfs
     runner = {"name": "r", "image": "ghcr.io/kubectl-trigger/runner:0.1.0", "args": ["--x"]}
-    assert podenv.argv(runner, {}) == [sys.executable, "-m", "runner", "--x"]
+    assert podenv.argv(runner, {}) == ["python", "-m", "runner", "--x"]
     with pytest.raises(podenv.ContainerConfigError, match="must give `command`"):
         podenv.argv({"name": "c", "image": "localhost/kt-test/x"}, {})
 
@@ -177,6 +178,22 @@ def test_full_env_keeps_host_credentials_out(monkeypatch: pytest.MonkeyPatch) ->
     assert env["RUNNER_METRICS_ADDRESS"] == "127.0.0.1:0"  # the emulator overrides the pod
     assert env["KUBERNETES_SERVICE_PORT"] == "16443"
     assert env["KT_SERVICEACCOUNT_DIR"] == "/sa"
+
+
+def test_full_env_in_the_image_has_no_host_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/host/bin")
+    monkeypatch.setenv("HOME", "/root")
+    declared = {"TRIGGER_SPEC": "{}", "RUNNER_METRICS_ADDRESS": "0.0.0.0:8080"}
+    env = podenv.full_env(declared, POD, 16443, Path("/sa"), in_image=True)
+    # the image's ENV and HOME come from the sandbox; the token is at the standard mount
+    assert env == {
+        "HOSTNAME": "p",
+        "TRIGGER_SPEC": "{}",
+        "KUBERNETES_SERVICE_HOST": "127.0.0.1",
+        "KUBERNETES_SERVICE_PORT": "16443",
+        "KUBERNETES_SERVICE_PORT_HTTPS": "16443",
+        "RUNNER_METRICS_ADDRESS": "127.0.0.1:0",
+    }
 
 
 def test_wants_token_respects_automount_unless_a_token_volume_asks() -> None:
