@@ -140,11 +140,18 @@ def in_cluster_config() -> ClientConfig:
         server=server,
         ca_file=str(ca_file) if ca_file.is_file() else None,
         token_file=str(token_file),
-        proxy=proxies.from_environment(server),
+        proxy=_environment_proxy(server),
         namespace=namespace or DEFAULT_NAMESPACE,
         context=None,
         source="in-cluster",
     )
+
+
+def _environment_proxy(server: str) -> Proxy | None:
+    try:
+        return proxies.from_environment(server)
+    except proxies.ProxyError as e:
+        raise ConfigError(f"in-cluster proxy: {e}") from None
 
 
 def _service_account_dir() -> Path:
@@ -313,7 +320,10 @@ def _proxy(cluster: Mapping[str, Any], where: str, server: str) -> Proxy | None:
     """``proxy-url`` for every request (loopback too), else the proxy environment variables."""
     url = cluster.get("proxy-url")
     if not url:
-        return proxies.from_environment(server)
+        try:
+            return proxies.from_environment(server)
+        except proxies.ProxyError as e:
+            raise ConfigError(f"proxy for {where}: {e}") from None
     try:
         return proxies.parse(str(url))
     except proxies.ProxyError as e:

@@ -93,47 +93,62 @@ def parse(url: str) -> Proxy:
     )
 
 
-def _from_variable(value: str) -> Proxy | None:
-    """A proxy variable read as Go reads it: without a known scheme it means http://VALUE."""
-    if not value:
+def _from_variable(name: str, value: str) -> Proxy | None:
+    """A proxy variable read as Go reads it: without a scheme and host it means http://VALUE.
+
+    Raises:
+        ProxyError: a scheme kubectl cannot use (kubectl's requests would fail too).
+    """
+    try:
+        parts = urlsplit(value)
+        if not parts.scheme or not parts.netloc:
+            parts = urlsplit("http://" + value)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        return None  # Go ignores a variable it cannot parse
+    if not parts.hostname:
         return None
     try:
-        return parse(value)
-    except ProxyError:
-        pass
-    try:
-        return parse("http://" + value)
-    except ProxyError:
-        return None  # Go ignores a variable it cannot parse
+        return parse(parts.geturl())
+    except ProxyError as e:
+        raise ProxyError(f"{name}: {e}") from None
 
 
-def _first(env: Mapping[str, str], *names: str) -> str:
+def _first(env: Mapping[str, str], *names: str) -> tuple[str, str]:
+    """The first of ``names`` set to a non-empty value, and that value."""
     for name in names:
         if env.get(name):
-            return env[name]
-    return ""
+            return name, env[name]
+    return "", ""
 
 
 def from_environment(server: str, env: Mapping[str, str] | None = None) -> Proxy | None:
-    """The proxy for requests to ``server`` from HTTPS_PROXY/HTTP_PROXY and NO_PROXY."""
+    """The proxy for requests to ``server`` from HTTPS_PROXY/HTTP_PROXY and NO_PROXY.
+
+    Raises:
+        ProxyError: the variable that applies names an unusable proxy.
+    """
     env = os.environ if env is None else env
     parts = urlsplit(server)
     if parts.scheme == "https":
-        proxy = _from_variable(_first(env, "HTTPS_PROXY", "https_proxy"))
+        name, value = _first(env, "HTTPS_PROXY", "https_proxy")
     elif parts.scheme == "http":
-        proxy = _from_variable(_first(env, "HTTP_PROXY", "http_proxy"))
+        name, value = _first(env, "HTTP_PROXY", "http_proxy")
     else:
         return None
+    proxy = _from_variable(name, value) if value else None
     if proxy is None:
         return None
-    host = parts.hostname or ""
     try:
         port = parts.port or _SERVER_PORTS[parts.scheme]
     except ValueError:
         return None
-    if host == "localhost" or _is_loopback(host):
+    # Go compares the name as written: "localhost" is exempt, "LOCALHOST" is not
+    raw_host = parts.netloc.rpartition("@")[2]
+    raw_host = raw_host[1:].partition("]")[0] if raw_host.startswith("[") else raw_host
+    if raw_host.partition(":")[0] == "localhost" or _is_loopback(parts.hostname or ""):
         return None
-    if no_proxy_matches(_first(env, "NO_PROXY", "no_proxy"), host, port):
+    if no_proxy_matches(_first(env, "NO_PROXY", "no_proxy")[1], parts.hostname or "", port):
         return None
     return proxy
 
@@ -215,6 +230,8 @@ def no_proxy_matches(no_proxy: str, host: str, port: int) -> bool:
             if ip is not None and entry_ip == ip:
                 return True
             continue
+        if ip is not None:
+            continue  # names never match an IP host
         if name.startswith("*."):
             name = name[1:]
         if name.startswith("."):

@@ -36,6 +36,8 @@ NO_PROXY_CASES = [
     ("10.0.0.0/8", "::ffff:10.0.0.1", 443, True),  # IPv4-mapped IPv6 is IPv4
     ("other.example, ,api.example.com", "api.example.com", 443, True),  # empty entries skipped
     (":443", "api.example.com", 443, False),  # no host: ignored
+    ("0.0.1", "10.0.0.1", 443, False),  # names never match an IP host
+    ("10.0.0.0/40", "10.0.0.1", 443, False),  # not a CIDR, so a name: matches nothing
 ]
 
 
@@ -54,6 +56,9 @@ def test_loopback_and_localhost_are_never_proxied_from_the_environment() -> None
         "http://127.0.0.1:8080",
     ):
         assert from_environment(server, env) is None, server
+    # Go compares "localhost" as written
+    upper = from_environment("https://LOCALHOST:6443", env)
+    assert upper is not None
     for server in ("https://10.0.0.1:6443", "https://kubernetes.default.svc", "https://[fd00::1]"):
         proxy = from_environment(server, env)
         assert proxy is not None and proxy.host == "proxy.example", server
@@ -70,6 +75,10 @@ def test_proxy_variables_by_scheme_and_case() -> None:
     # an empty upper-case value falls through to the lower-case one, as in Go
     chosen = from_environment("https://k.example", {"HTTPS_PROXY": "", "https_proxy": "http://l:2"})
     assert chosen is not None and chosen.host == "l"
+    # a scheme kubectl cannot use is an error naming the variable; garbage is ignored, as in Go
+    with pytest.raises(ProxyError, match='https_proxy: unsupported scheme "ftp"'):
+        from_environment("https://k.example", {"https_proxy": "ftp://p:21"})
+    assert from_environment("https://k.example", {"HTTPS_PROXY": "http://p:99999"}) is None
     # NO_PROXY uses the server's default port when the URL has none
     assert from_environment("https://k.example", {**both, "NO_PROXY": "k.example:443"}) is None
 
