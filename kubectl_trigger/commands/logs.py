@@ -2,7 +2,9 @@
 
 The runner pod is found by its labels (the newest running one, else the
 newest); its log comes from ``/api/v1/namespaces/NS/pods/POD/log``, the same
-endpoint ``kubectl logs`` uses, so no kubectl binary is needed.
+endpoint ``kubectl logs`` uses, so no kubectl binary is needed. ``-f``
+follows the runner across restarts of its container or pod, with a marker line
+on stderr at each restart, until Ctrl-C (kubectl_trigger.logfollow).
 """
 
 from __future__ import annotations
@@ -93,6 +95,13 @@ def logs(
         query["sinceSeconds"] = str(seconds)
     if tail >= 0:
         query["tailLines"] = str(tail)
+    if follow and not previous:  # across runner restarts, until Ctrl-C
+        from kubectl_trigger import logfollow
+
+        first = {k: v for k, v in query.items() if k in ("tailLines", "sinceSeconds")}
+        follower = logfollow.Follow(client, ns, selector, naming.CONTAINER_NAME, first, timestamps)
+        follower.run(pod)
+        return
     path = f"/api/v1/namespaces/{ns}/pods/{pod['metadata']['name']}/log"
     # the log is plain text and --follow keeps it open: read it as it arrives, no read timeout
     with (
