@@ -1,4 +1,4 @@
-"""Finding the objects derived from a Trigger in the cluster, by their labels.
+"""Finding the objects derived from a Trigger or ClusterTrigger in the cluster, by their labels.
 
 ``apply`` uses this to prune objects a changed spec no longer needs (a Role in
 a namespace no longer watched, say), ``delete`` to remove everything, and
@@ -35,14 +35,13 @@ def describe_ref(obj: Obj) -> str:
 
 def find(
     client: KubeClient,
-    namespace: str,
-    trigger: str,
+    ref: naming.Ref,
     *,
     kinds: Iterable[str] = session.DERIVED_KINDS,
     namespaces: Iterable[str] = (),
 ) -> list[Obj]:
-    """Every object of ``kinds`` labelled as derived from Trigger ``namespace/trigger``."""
-    selector = naming.selector(namespace, trigger)
+    """Every object of ``kinds`` labelled as derived from the trigger ``ref``."""
+    selector = ref.selector()
     found: list[Obj] = []
     for kind in kinds:
         info = session.known(kind)
@@ -52,7 +51,7 @@ def find(
                 found += _list(client, info, None, selector, kind)
                 continue
             except ClusterUnavailable:  # may not list cluster-wide: look where we know
-                scopes = list(dict.fromkeys([namespace, *namespaces]))
+                scopes = list(dict.fromkeys([ns for ns in (ref.namespace, *namespaces) if ns]))
         for ns in scopes:
             found += _list(client, info, ns, selector, kind)
     return found

@@ -9,8 +9,9 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kubectl_trigger import derived, naming, output, session
+from kubectl_trigger import derived, migration, naming, output, session
 from kubectl_trigger.errors import PluginError, translated
+from runner.rendered import ENV_GENERATION, ENV_SPEC, canonical
 
 if TYPE_CHECKING:
     from runner.kube.client import KubeClient
@@ -33,28 +34,36 @@ class Described:
     notes: list[str] = field(default_factory=list)  # what could not be read, and why
 
 
-def gather(client: KubeClient, namespace: str, name: str, max_events: int) -> Described:
-    """Read the Trigger (NotFound: exit 3), then its objects, pods and Events (best effort)."""
+def gather(
+    client: KubeClient, ref: naming.Ref, max_events: int, home: str | None = None
+) -> Described:
+    """Read the trigger (NotFound: exit 3), then its objects, pods and Events (best effort).
+
+    ``home``: the runner's namespace (a ClusterTrigger's controlled namespace;
+    default: the Trigger's own).
+    """
     with translated():
-        trigger = dict(client.get(session.known("Trigger"), name, namespace))
+        trigger = dict(client.get(session.known(ref.kind), ref.name, ref.namespace or None))
+    trigger.setdefault("kind", ref.kind)
+    where = home or ref.namespace
     found = Described(trigger)
     try:
-        found.derived = derived.find(client, namespace, name)
+        found.derived = derived.find(client, ref, namespaces=[where])
     except PluginError as e:
         found.notes.append(f"derived objects: {e.message}")
     try:
-        selector = ",".join(f"{k}={v}" for k, v in naming.pod_selector(namespace, name).items())
+        selector = ",".join(f"{k}={v}" for k, v in ref.pod_selector().items())
         with translated():
             found.pods = list(
                 session.items(
-                    client.list_pages(session.known("Pod"), namespace, label_selector=selector)
+                    client.list_pages(session.known("Pod"), where, label_selector=selector)
                 )
             )
     except PluginError as e:
         found.notes.append(f"pods: {e.message}")
     try:
         found.events = (
-            _events(client, namespace, trigger, found.pods)[-max_events:] if max_events else []
+            _events(client, where, trigger, found.pods)[-max_events:] if max_events else []
         )
     except PluginError as e:
         found.notes.append(f"events: {e.message}")
@@ -63,7 +72,7 @@ def gather(client: KubeClient, namespace: str, name: str, max_events: int) -> De
 
 def _events(client: KubeClient, namespace: str, trigger: Obj, pods: list[Obj]) -> list[Obj]:
     uids = {trigger["metadata"].get("uid")} | {p["metadata"].get("uid") for p in pods}
-    names = {("Trigger", trigger["metadata"]["name"])} | {
+    names = {(trigger.get("kind", "Trigger"), trigger["metadata"]["name"])} | {
         ("Pod", p["metadata"]["name"]) for p in pods
     }
     with translated():
@@ -104,29 +113,40 @@ def text(d: Described) -> str:
     meta = t.get("metadata") or {}
     annotations = meta.get("annotations") or {}
     status = t.get("status") or {}
+    kind = str(t.get("kind") or "Trigger")
     lines = [
         _kv("Name", meta.get("name")),
-        _kv("Namespace", meta.get("namespace")),
+        *([_kv("Namespace", meta.get("namespace"))] if kind == "Trigger" else []),
+        _kv("Kind", kind),
         _kv("Labels", _pairs(meta.get("labels"))),
         _kv(
             "Annotations",
             _pairs({k: v for k, v in annotations.items() if k not in HIDDEN_ANNOTATIONS}),
         ),
         _kv("Created", meta.get("creationTimestamp", "<unknown>")),
+        _kv("Generation", meta.get("generation", "<unknown>")),
         _kv("Source", annotations.get(naming.ANNOTATION_SOURCE, "<unknown>")),
         _kv("Actions", annotations.get(naming.ANNOTATION_ACTIONS, "<unknown>")),
         "Spec:",
         *_yaml(t.get("spec") or {}, 2),
     ]
-    expanded = annotations.get(naming.ANNOTATION_EXPANDED_SPEC)
-    lines.append("TriggerTemplate Expansion:")
-    if expanded:
-        try:
-            lines += ["  (the runner runs this spec)", *_yaml(json.loads(expanded), 2)]
-        except ValueError:
-            lines.append("  <unreadable annotation>")
+    runs = _rendered(d.derived)
+    lines.append("Running Spec:")
+    if runs is None:
+        lines.append("  <none: no runner Deployment with a rendered spec>")
     else:
-        lines.append("  <none: the spec uses no TriggerTemplate>")
+        spec, generation = runs
+        same = canonical(spec) == canonical(t.get("spec") or {})
+        note = f"rendered from generation {generation or '<unknown>'}" + (
+            "" if same else "; TriggerTemplate uses expanded, or the spec above was edited"
+        )
+        lines += [f"  ({note}; the runner runs only this)", *_yaml(spec, 2)]
+    if migration.reaches_outside(t):
+        name, ns = str(meta.get("name")), str(meta.get("namespace"))
+        lines.append(
+            f"Warning:      this Trigger reaches outside namespace {ns} and does not run; "
+            + migration.how_to_move(name, ns)
+        )
     lines.append("Status:")
     counters = status.get("counters") or {}
     if not status:
@@ -201,6 +221,24 @@ def text(d: Described) -> str:
         lines.append("  <none>")
     lines += [f"Note: could not read {n}" for n in d.notes]
     return "\n".join(str(line) for line in lines) + "\n"
+
+
+def _rendered(objs: list[Obj]) -> tuple[Any, str] | None:
+    """The spec and generation rendered into the runner Deployment's pod template."""
+    for dep in objs:
+        if dep.get("kind") != "Deployment":
+            continue
+        containers = (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get(
+            "containers"
+        ) or [{}]
+        env = {e.get("name"): e.get("value") for e in containers[0].get("env") or []}
+        if env.get(ENV_SPEC):
+            try:
+                text = str(env[ENV_SPEC]).replace("$$", "$")  # as the kubelet expands it
+                return json.loads(text), str(env.get(ENV_GENERATION) or "")
+            except ValueError:
+                return None
+    return None
 
 
 def _pairs(mapping: Any) -> str:

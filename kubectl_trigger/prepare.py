@@ -2,9 +2,11 @@
 
 Every check that can fail on bad input runs here, for every document, before
 the first write: YAML shape, metadata, TriggerTemplate expansion, the runner's
-own parser (``runner.spec.parse``), and resolving every kind the spec names
-(discovery, or the offline table). All problems of all documents are reported
-together; one bad document means nothing is created.
+own parser (``runner.spec.parse``), resolving every kind the spec names
+(discovery, or the offline table), and the trust rule: a namespaced Trigger may
+need rights only in its own namespace (``runner.spec.scope``); anything wider
+is a ClusterTrigger. All problems of all documents are reported together; one
+bad document means nothing is created.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kubectl_trigger import rbac, render
+from kubectl_trigger import naming, rbac, render
 from kubectl_trigger.errors import BadInput, PluginError, translated
 from kubectl_trigger.inputs import Document
 from runner import API_GROUP, API_VERSION
+from runner.rendered import spec_digest
 
 if TYPE_CHECKING:
     from runner.kube.client import KubeClient
@@ -28,6 +31,7 @@ Obj = dict[str, Any]
 TEMPLATE_FIELDS = ("apiVersion", "kind", "metadata", "spec")
 #: name -> a TriggerTemplate object (in the Trigger's namespace), or None if absent
 TemplateFetch = Callable[[str, str], Mapping[str, Any] | None]
+TRIGGER_KINDS = (naming.TRIGGER, naming.CLUSTER_TRIGGER)
 
 
 class UnknownKind(BadInput):
@@ -43,33 +47,57 @@ class UnknownKind(BadInput):
 
 @dataclass
 class Prepared:
-    """One validated Trigger and what it needs, ready to render and write."""
+    """One validated Trigger or ClusterTrigger and what it needs, ready to render and write."""
 
     origin: str
-    name: str
-    namespace: str
-    trigger: Obj  # the Trigger object to write (user's spec + plugin annotations)
+    ref: naming.Ref
+    home: str  # the runner's namespace: the Trigger's own, or the controlled namespace
+    trigger: Obj  # the object to write (user's spec + plugin annotations)
     expanded: Obj  # the expanded spec the runner runs
     config: Any  # runner.spec TriggerConfig
     rules: dict[str | None, list[rbac.Rule]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
-    def render(self, image: str | None = None, owner: render.Owner | None = None) -> list[Obj]:
-        """The derived objects (ServiceAccount, RBAC, Deployment)."""
+    def render(
+        self,
+        image: str | None = None,
+        owner: render.Owner | None = None,
+        written: Obj | None = None,
+    ) -> list[Obj]:
+        """The derived objects (ServiceAccount, RBAC, Deployment).
+
+        ``written``: the object as the API server returned it; its generation and its
+        stored spec are what the runner compares its Trigger against.
+        """
+        meta = (written or {}).get("metadata") or {}
+        generation = meta.get("generation")
         return render.derived_objects(
             render.RenderInput(
-                name=self.name,
-                namespace=self.namespace,
+                ref=self.ref,
+                home=self.home,
                 spec=self.expanded,
                 rules=self.rules,
                 image=image,
                 owner=owner,
+                spec_digest=spec_digest((written or self.trigger).get("spec")),
+                generation=generation if isinstance(generation, int) else None,
             )
         )
 
     @property
+    def name(self) -> str:
+        """The trigger's name."""
+        return self.ref.name
+
+    @property
+    def namespace(self) -> str:
+        """The Trigger's namespace ("" for a ClusterTrigger)."""
+        return self.ref.namespace
+
+    @property
     def key(self) -> str:
-        """``namespace/name``."""
-        return f"{self.namespace}/{self.name}"
+        """``namespace/name``, or the name of a ClusterTrigger."""
+        return f"{self.ref.namespace}/{self.ref.name}" if self.ref.namespace else self.ref.name
 
 
 @dataclass
@@ -129,7 +157,7 @@ def _unknown_fields(doc: Document) -> list[str]:
     """Top-level keys the kind does not have: a typo (``spce:``) must not be dropped silently."""
     from runner.spec.parse import TOP_LEVEL_FIELDS
 
-    allowed = TOP_LEVEL_FIELDS if doc.kind == "Trigger" else TEMPLATE_FIELDS
+    allowed = TOP_LEVEL_FIELDS if doc.kind in TRIGGER_KINDS else TEMPLATE_FIELDS
     problems = []
     for key in doc.body:
         if key in allowed:
@@ -170,14 +198,22 @@ def prepare(
     default_namespace: str,
     resolve: rbac.Resolver,
     fetch_template: TemplateFetch | None,
+    system_namespace: Callable[[], str] = lambda: naming.DEFAULT_SYSTEM_NAMESPACE,
 ) -> Batch:
-    """Validate every document; raise one ``BadInput`` listing every problem found."""
+    """Validate every document; raise one ``BadInput`` listing every problem found.
+
+    ``system_namespace`` gives the controlled namespace ClusterTriggers' runners live
+    in (asked only when the input holds a ClusterTrigger).
+    """
     from runner.spec.errors import SpecError, SpecErrors
 
     problems: list[str] = []
     templates: list[Obj] = []
-    trigger_docs: list[tuple[Document, str]] = []
+    trigger_docs: list[tuple[Document, naming.Ref]] = []
     for doc in docs:
+        if doc.kind == naming.CLUSTER_TRIGGER:  # cluster-scoped: -n does not apply
+            trigger_docs.append((doc, naming.Ref.cluster(doc.name or "")))
+            continue
         try:
             ns = _namespace(doc, namespace_flag, default_namespace)
         except BadInput as e:
@@ -194,11 +230,11 @@ def prepare(
             } | {"namespace": ns}
             tmpl.pop("status", None)
             templates.append(tmpl)
-        elif doc.kind == "Trigger":
-            trigger_docs.append((doc, ns))
+        elif doc.kind == naming.TRIGGER:
+            trigger_docs.append((doc, naming.Ref.trigger(ns, doc.name or "")))
         else:
             problems.append(
-                f"{doc.origin}: kind: expected Trigger or TriggerTemplate "
+                f"{doc.origin}: kind: expected Trigger, ClusterTrigger or TriggerTemplate "
                 f"({API_GROUP}), got {doc.kind or 'nothing'!r}"
             )
 
@@ -219,18 +255,19 @@ def prepare(
         return fetch
 
     prepared: list[Prepared] = []
-    seen: set[tuple[str, str]] = set()
-    for doc, ns in trigger_docs:
+    seen: set[naming.Ref] = set()
+    for doc, ref in trigger_docs:
         header = _check_header(doc)
         if header:
             problems += [f"{doc.origin}: {p}" for p in header]
             continue
-        if (ns, doc.name) in seen:
-            problems.append(f"{doc.origin}: Trigger {ns}/{doc.name} appears twice in the input")
+        if ref in seen:
+            problems.append(f"{doc.origin}: {ref} appears twice in the input")
             continue
-        seen.add((ns, doc.name))
+        seen.add(ref)
+        home = system_namespace() if ref.cluster_scoped else ref.namespace
         try:
-            prepared.append(_prepare_one(doc, ns, fetcher(ns), resolve))
+            prepared.append(_prepare_one(doc, ref, home, fetcher(home), resolve))
         except (SpecErrors, SpecError) as e:
             errors = getattr(e, "errors", None) or [e]
             problems += [f"{doc.origin}: {err}" for err in errors]
@@ -253,12 +290,17 @@ def prepare(
 
 
 def _prepare_one(
-    doc: Document, ns: str, fetch: Callable[[str], Mapping[str, Any]], resolve: rbac.Resolver
+    doc: Document,
+    ref: naming.Ref,
+    home: str,
+    fetch: Callable[[str], Mapping[str, Any]],
+    resolve: rbac.Resolver,
 ) -> Prepared:
-    from runner.spec.errors import SpecError
+    from runner.spec.errors import SpecError, SpecErrors
     from runner.spec.expand import expand_uses
     from runner.spec.parse import parse_trigger
     from runner.spec.rbac import required_permissions
+    from runner.spec.scope import reach_errors, wide_writes
 
     spec = doc.body["spec"]
     try:
@@ -267,31 +309,48 @@ def _prepare_one(
         raise SpecError(
             "spec", str(e.args[0] if e.args else e), "create the TriggerTemplate"
         ) from e
-    obj = {
-        "apiVersion": API_VERSION,
-        "kind": "Trigger",
-        "metadata": {**copy.deepcopy(dict(doc.body["metadata"])), "namespace": ns},
-        "spec": expanded,
-    }
-    config = parse_trigger(obj)
-    permissions = [*required_permissions(config), *rbac.self_permissions(ns, doc.name)]
+    meta = copy.deepcopy(dict(doc.body["metadata"]))
+    if not ref.cluster_scoped:
+        meta["namespace"] = ref.namespace
+    obj = {"apiVersion": API_VERSION, "kind": ref.kind, "metadata": meta, "spec": expanded}
+    config = parse_trigger(obj, default_namespace=home)
+    permissions = [
+        *required_permissions(config),
+        *rbac.self_permissions(ref.namespace, ref.name, ref.kind, home),
+    ]
+
+    def namespaced(api_version: str, kind: str) -> bool:
+        return resolve(api_version, kind).namespaced
+
     try:
+        outside = reach_errors(config, expanded, namespaced)
+        if outside:
+            raise SpecErrors(outside)
         rules = rbac.plan_rules(permissions, resolve)
     except UnknownKind as e:
         e.path = (
             locate_kind(expanded, e.api_version, e.kind)
-            or _action_needing(config, expanded, ns, e.api_version, e.kind)
+            or _action_needing(config, expanded, home, e.api_version, e.kind)
             or "spec"
         )
         raise
+    warnings = []
+    if ref.cluster_scoped:
+        wide = wide_writes(config, namespaced, permissions)
+        if wide:
+            warnings.append(
+                f"{doc.origin}: {ref} gets cluster-wide write rights: {'; '.join(wide)}. "
+                f"Whoever can edit Deployments or mint tokens in namespace {home} holds them"
+            )
     return Prepared(
         origin=doc.origin,
-        name=doc.name,
-        namespace=ns,
-        trigger=render.trigger_object(doc.body, ns, expanded),
+        ref=ref,
+        home=home,
+        trigger=render.trigger_object(doc.body, ref, expanded),
         expanded=expanded,
         config=config,
         rules=rules,
+        warnings=warnings,
     )
 
 

@@ -33,7 +33,6 @@ BUILTIN_KINDS: dict[tuple[str, str], tuple[str, bool]] = {
     ("v1", "Endpoints"): ("endpoints", True),
     ("v1", "Event"): ("events", True),
     ("v1", "PersistentVolumeClaim"): ("persistentvolumeclaims", True),
-    ("v1", "PersistentVolume"): ("persistentvolumes", False),
     ("v1", "Namespace"): ("namespaces", False),
     ("v1", "Node"): ("nodes", False),
     ("apps/v1", "Deployment"): ("deployments", True),
@@ -51,6 +50,21 @@ BUILTIN_KINDS: dict[tuple[str, str], tuple[str, bool]] = {
     ("rbac.authorization.k8s.io/v1", "RoleBinding"): ("rolebindings", True),
     ("core.oam.dev/v1beta1", "Application"): ("applications", True),
     (API_VERSION, "Trigger"): ("triggers", True),
+    (API_VERSION, "ClusterTrigger"): ("clustertriggers", False),
+    ("v1", "PersistentVolume"): ("persistentvolumes", False),
+    ("storage.k8s.io/v1", "StorageClass"): ("storageclasses", False),
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"): ("clusterroles", False),
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): ("clusterrolebindings", False),
+    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"): ("customresourcedefinitions", False),
+    ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration"): (
+        "validatingwebhookconfigurations",
+        False,
+    ),
+    ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration"): (
+        "mutatingwebhookconfigurations",
+        False,
+    ),
+    ("scheduling.k8s.io/v1", "PriorityClass"): ("priorityclasses", False),
     (API_VERSION, "TriggerTemplate"): ("triggertemplates", True),
 }
 
@@ -97,15 +111,22 @@ class Rule:
 CLUSTER = None  # the scope key of cluster-wide rules
 
 
-def self_permissions(namespace: str, name: str) -> list[Permission]:
-    """What every runner needs on its own Trigger and to record Events."""
+def self_permissions(
+    namespace: str, name: str, kind: str = "Trigger", home: str = ""
+) -> list[Permission]:
+    """What every runner needs on its own Trigger (or ClusterTrigger) and to record Events.
+
+    ``namespace`` is the Trigger's (ignored for a ClusterTrigger, which has none);
+    ``home`` the runner's namespace, where Events go (default: ``namespace``).
+    """
+    where = None if kind == "ClusterTrigger" else namespace
     return [
-        Permission(API_VERSION, "Trigger", frozenset({"get"}), namespace, (name,)),
+        Permission(API_VERSION, kind, frozenset({"get"}), where, (name,)),
         Permission(
-            API_VERSION, "Trigger/status", frozenset({"get", "update", "patch"}), namespace, (name,)
+            API_VERSION, f"{kind}/status", frozenset({"get", "update", "patch"}), where, (name,)
         ),
         # the runner raises the count of an Event it created by patching it
-        Permission("v1", "Event", frozenset({"create", "patch"}), namespace),
+        Permission("v1", "Event", frozenset({"create", "patch"}), home or namespace),
     ]
 
 

@@ -1,14 +1,20 @@
-"""Render the objects one Trigger needs: ServiceAccount, RBAC, runner Deployment.
+"""Render the objects one trigger needs: ServiceAccount, RBAC, runner Deployment.
 
 Pure functions over plain dicts, so ``render``/``--dry-run=client`` need no
-cluster and unit tests check exact output. The Trigger's uid, known only once
-it exists, is passed in for owner references (``None``: no owner references,
-as in an offline render).
+cluster and unit tests check exact output. The owner's uid, known only once it
+exists, is passed in for owner references (``None``: no owner references, as in
+an offline render).
 
-Cluster-scoped objects (ClusterRole/Binding) and objects in other namespaces
-cannot be owned by a namespaced Trigger (the garbage collector would treat the
-owner as missing and delete them), so they carry only labels and ``delete``
-removes them explicitly.
+A namespaced Trigger's objects all live in its namespace (``prepare`` refuses a
+spec that needs rights elsewhere), each owned by it. A ClusterTrigger's runner,
+ServiceAccount and Roles for its home live in the controlled namespace; its
+ClusterRole/Binding and the Roles/RoleBindings in the namespaces it watches are
+owned by it too (a cluster-scoped owner may own namespaced objects), so deleting
+it, even with plain kubectl, lets the garbage collector remove everything.
+
+The runner Deployment's pod template carries the expanded spec itself
+(``runner.rendered``): what the runner runs is what was rendered here, with the
+rights of whoever rendered it, never a later edit of the Trigger object.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from typing import Any
 
 from kubectl_trigger import naming
 from kubectl_trigger.rbac import CLUSTER, Rule
-from runner import API_VERSION, DEFAULT_IMAGE
+from runner import API_VERSION, DEFAULT_IMAGE, rendered
 
 Obj = dict[str, Any]
 
@@ -51,16 +57,17 @@ SERVER_METADATA = (
 
 @dataclass(frozen=True)
 class Owner:
-    """The Trigger that owns derived objects in its namespace."""
+    """The Trigger or ClusterTrigger that owns every derived object."""
 
     name: str
     uid: str
+    kind: str = naming.TRIGGER
 
     def reference(self) -> Obj:
         """The ownerReference derived objects carry."""
         return {
             "apiVersion": API_VERSION,
-            "kind": "Trigger",
+            "kind": self.kind,
             "name": self.name,
             "uid": self.uid,
             "controller": True,
@@ -70,15 +77,23 @@ class Owner:
 
 @dataclass(frozen=True)
 class RenderInput:
-    """Everything rendering one Trigger needs, already validated."""
+    """Everything rendering one trigger needs, already validated."""
 
-    name: str
-    namespace: str
+    ref: naming.Ref
+    home: str  # the namespace of the runner, its ServiceAccount and Secrets
     spec: Mapping[str, Any]  # the expanded spec the runner runs
     rules: Mapping[str | None, list[Rule]]  # from rbac.plan_rules
     image: str | None = None  # --image; wins over spec.runner.image
     owner: Owner | None = None
     extra_labels: Mapping[str, str] = field(default_factory=dict)
+    #: digest of the Trigger's own .spec (runner.rendered.spec_digest), for SpecInSync
+    spec_digest: str = ""
+    generation: int | None = None  # the Trigger's metadata.generation, once written
+
+    @property
+    def name(self) -> str:
+        """The trigger's name."""
+        return self.ref.name
 
 
 def canonical_json(value: Any) -> str:
@@ -112,8 +127,8 @@ def _meta(inp: RenderInput, name: str, namespace: str | None) -> Obj:
     meta: Obj = {"name": name}
     if namespace is not None:
         meta["namespace"] = namespace
-    meta["labels"] = {**inp.extra_labels, **naming.labels(inp.namespace, inp.name)}
-    if inp.owner is not None and namespace == inp.namespace:
+    meta["labels"] = {**inp.extra_labels, **inp.ref.labels()}
+    if inp.owner is not None:
         meta["ownerReferences"] = [inp.owner.reference()]
     return meta
 
@@ -123,30 +138,22 @@ def service_account(inp: RenderInput) -> Obj:
     return {
         "apiVersion": "v1",
         "kind": "ServiceAccount",
-        "metadata": _meta(inp, naming.derived_name(inp.name), inp.namespace),
+        "metadata": _meta(inp, inp.ref.derived_name, inp.home),
     }
 
 
 def _subject(inp: RenderInput) -> Obj:
-    return {
-        "kind": "ServiceAccount",
-        "name": naming.derived_name(inp.name),
-        "namespace": inp.namespace,
-    }
+    return {"kind": "ServiceAccount", "name": inp.ref.derived_name, "namespace": inp.home}
 
 
 def rbac_objects(inp: RenderInput) -> list[Obj]:
     """A Role + RoleBinding per namespace, a ClusterRole + binding for cluster-wide rules."""
     out: list[Obj] = []
+    name = inp.ref.derived_name
     for scope, rules in inp.rules.items():
         if not rules:
             continue
-        if scope is CLUSTER:
-            kind, name, ns = "ClusterRole", naming.cluster_name(inp.namespace, inp.name), None
-        elif scope == inp.namespace:
-            kind, name, ns = "Role", naming.derived_name(inp.name), scope
-        else:
-            kind, name, ns = "Role", naming.cluster_name(inp.namespace, inp.name), scope
+        kind, ns = ("ClusterRole", None) if scope is CLUSTER else ("Role", scope)
         out.append(
             {
                 "apiVersion": RBAC_API,
@@ -189,14 +196,22 @@ def _probe(path: str, period: int) -> Obj:
 
 
 def deployment(inp: RenderInput) -> Obj:
-    """The runner: one replica, Recreate, restricted pod security, spec hash on the template."""
+    """The runner: one replica, Recreate, restricted pod security, the rendered spec inside."""
     image = runner_image(inp.spec, inp.image)
-    name = naming.derived_name(inp.name)
+    name = inp.ref.derived_name
     env = [
-        {"name": "TRIGGER_NAME", "value": inp.name},
+        {"name": "TRIGGER_NAME", "value": inp.ref.name},
         {
             "name": "TRIGGER_NAMESPACE",
             "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}},
+        },
+        {"name": rendered.ENV_KIND, "value": inp.ref.kind},
+        # "$$": Kubernetes expands $(VAR) in env values; doubled, every "$" arrives as written
+        {"name": rendered.ENV_SPEC, "value": rendered.canonical(inp.spec).replace("$", "$$")},
+        {"name": rendered.ENV_SPEC_DIGEST, "value": inp.spec_digest},
+        {
+            "name": rendered.ENV_GENERATION,
+            "value": "" if inp.generation is None else str(inp.generation),
         },
         {"name": "LOG_FORMAT", "value": "json"},
         {"name": "RUNNER_METRICS_ADDRESS", "value": f"0.0.0.0:{HEALTH_PORT}"},
@@ -215,16 +230,16 @@ def deployment(inp: RenderInput) -> Obj:
         "readinessProbe": _probe("/readyz", 5),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
-    labels = {**inp.extra_labels, **naming.labels(inp.namespace, inp.name)}
+    labels = {**inp.extra_labels, **inp.ref.labels()}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": _meta(inp, name, inp.namespace),
+        "metadata": _meta(inp, name, inp.home),
         "spec": {
             "replicas": 1,
             "revisionHistoryLimit": 2,
             "strategy": {"type": "Recreate"},
-            "selector": {"matchLabels": naming.pod_selector(inp.namespace, inp.name)},
+            "selector": {"matchLabels": inp.ref.pod_selector()},
             "template": {
                 "metadata": {
                     "labels": labels,
@@ -257,7 +272,7 @@ def derived_objects(inp: RenderInput) -> list[Obj]:
 # --- the Trigger object itself ------------------------------------------------------------
 
 
-def source_summary(spec: Mapping[str, Any]) -> str:
+def source_summary(spec: Mapping[str, Any], ref: naming.Ref | None = None) -> str:
     """The SOURCE column: ``ConfigMap``, ``ConfigMap (all namespaces)``, ``cron 0 2 * * *``."""
     src = spec.get("source") or {}
     if "cron" in src:
@@ -265,7 +280,7 @@ def source_summary(spec: Mapping[str, Any]) -> str:
     res = src.get("resource") or {}
     kind = str(res.get("kind", ""))
     namespaces = res.get("namespaces") or []
-    if "*" in namespaces:
+    if "*" in namespaces or (not namespaces and ref is not None and ref.cluster_scoped):
         return f"{kind} (all namespaces)"
     if len(namespaces) > 1:
         return f"{kind} ({len(namespaces)} namespaces)"
@@ -281,25 +296,25 @@ def action_summary(spec: Mapping[str, Any]) -> str:
     return ",".join(kinds)
 
 
-def trigger_object(user: Mapping[str, Any], namespace: str, expanded: Mapping[str, Any]) -> Obj:
-    """The Trigger to write: the user's spec as written, plus the plugin's annotations.
+def trigger_object(user: Mapping[str, Any], ref: naming.Ref, expanded: Mapping[str, Any]) -> Obj:
+    """The Trigger (or ClusterTrigger) to write: the user's spec as written, plus annotations.
 
-    The expanded spec goes in an annotation only when TriggerTemplate ``use``
-    entries changed it; the runner prefers that annotation when present.
+    The expanded spec is not stored on the object: it travels in the runner's pod
+    template, where only those trusted with the runner's namespace can change it.
     """
     meta_in = user.get("metadata") or {}
     meta: Obj = {k: copy.deepcopy(v) for k, v in meta_in.items() if k not in SERVER_METADATA}
-    meta["namespace"] = namespace
+    if ref.cluster_scoped:
+        meta.pop("namespace", None)
+    else:
+        meta["namespace"] = ref.namespace
     annotations = {
         k: v
         for k, v in (meta.get("annotations") or {}).items()
-        if k
-        not in (naming.ANNOTATION_EXPANDED_SPEC, "kubectl.kubernetes.io/last-applied-configuration")
+        if k not in (naming.ANNOTATION_EXPANDED_SPEC, LAST_APPLIED)
     }
     spec = copy.deepcopy(dict(user.get("spec") or {}))
-    annotations[naming.ANNOTATION_SOURCE] = source_summary(expanded)
+    annotations[naming.ANNOTATION_SOURCE] = source_summary(expanded, ref)
     annotations[naming.ANNOTATION_ACTIONS] = action_summary(expanded)
-    if canonical_json(expanded) != canonical_json(spec):
-        annotations[naming.ANNOTATION_EXPANDED_SPEC] = canonical_json(expanded)
     meta["annotations"] = annotations
-    return {"apiVersion": API_VERSION, "kind": "Trigger", "metadata": meta, "spec": spec}
+    return {"apiVersion": API_VERSION, "kind": ref.kind, "metadata": meta, "spec": spec}

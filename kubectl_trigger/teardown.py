@@ -1,12 +1,12 @@
-"""Deleting a Trigger and everything derived from it, and waiting until it is gone.
+"""Deleting a Trigger or ClusterTrigger and everything derived from it, and waiting.
 
-Owner references let the garbage collector remove the namespaced objects, but
-cluster-scoped ones (ClusterRole/Binding) and Roles in other namespaces cannot
-be owned by a namespaced Trigger, so deletion here is explicit: the runner
-Deployment first (the runner stops before its rights go; foreground, so its
-ReplicaSets and pods go with it), then RBAC and the ServiceAccount, the Trigger
-last. Then it waits until the Trigger, every labelled object and the runner
-pods are gone.
+Every derived object is owned by its trigger, so the garbage collector alone
+would remove them (``kubectl delete clustertrigger x`` works). The plugin still
+deletes in order, so the runner stops before its rights go: the runner
+Deployment first (foreground, so its ReplicaSets and pods go with it), then RBAC
+and the ServiceAccount (objects made by older versions without owners included),
+the trigger last. Then it waits until the trigger, every labelled object and the
+runner pods are gone.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
-from kubectl_trigger import derived, session
+from kubectl_trigger import derived, naming, session
 from kubectl_trigger.errors import OperationFailed, ignore_missing, translated
 
 if TYPE_CHECKING:
@@ -26,7 +26,11 @@ Report = Callable[[str], None]
 Propagation = Literal["Background", "Foreground", "Orphan"]
 
 #: kind -> propagation policy used when deleting it
-PROPAGATION: dict[str, Propagation] = {"Deployment": "Foreground", "Trigger": "Background"}
+PROPAGATION: dict[str, Propagation] = {
+    "Deployment": "Foreground",
+    "Trigger": "Background",
+    "ClusterTrigger": "Background",
+}
 
 
 def _delete(client: KubeClient, obj: Obj) -> None:
@@ -40,15 +44,15 @@ def _delete(client: KubeClient, obj: Obj) -> None:
         )
 
 
-def delete_trigger(client: KubeClient, namespace: str, name: str, report: Report) -> list[Obj]:
-    """Delete Trigger ``namespace/name`` and its derived objects; returns what was deleted."""
-    objs = derived.find(client, namespace, name)
+def delete_trigger(client: KubeClient, ref: naming.Ref, report: Report) -> list[Obj]:
+    """Delete the trigger ``ref`` and its derived objects; returns what was deleted."""
+    objs = derived.find(client, ref)
     order = {kind: i for i, kind in enumerate(session.DERIVED_KINDS)}
     objs.sort(key=lambda o: order.get(str(o.get("kind")), 99))
     trigger = {
-        "apiVersion": session.known("Trigger").api_version,
-        "kind": "Trigger",
-        "metadata": {"name": name, "namespace": namespace},
+        "apiVersion": session.known(ref.kind).api_version,
+        "kind": ref.kind,
+        "metadata": {"name": ref.name, **({"namespace": ref.namespace} if ref.namespace else {})},
     }
     for obj in [*objs, trigger]:
         _delete(client, obj)
@@ -56,27 +60,29 @@ def delete_trigger(client: KubeClient, namespace: str, name: str, report: Report
     return [*objs, trigger]
 
 
-def wait_gone(client: KubeClient, targets: list[tuple[str, str]], timeout: float) -> None:
-    """Poll until every Trigger in ``targets`` (namespace, name) and its objects are gone."""
+def wait_gone(client: KubeClient, targets: list[naming.Ref], timeout: float) -> None:
+    """Poll until every trigger in ``targets`` and its objects are gone."""
     deadline = time.monotonic() + timeout
     pending = list(targets)
     delay = 0.1
     while pending:
         still = []
-        for ns, name in pending:
-            left = derived.find(client, ns, name, kinds=(*session.DERIVED_KINDS, "Pod"))
+        for ref in pending:
+            left = derived.find(client, ref, kinds=(*session.DERIVED_KINDS, "Pod"))
             with translated(), ignore_missing():
-                client.get(session.known("Trigger"), name, ns)
-                left.append({"kind": "Trigger", "metadata": {"namespace": ns, "name": name}})
+                client.get(session.known(ref.kind), ref.name, ref.namespace or None)
+                left.append(
+                    {"kind": ref.kind, "metadata": {"namespace": ref.namespace, "name": ref.name}}
+                )
             if left:
-                still.append((ns, name, left))
+                still.append((ref, left))
         if not still:
             return
         if time.monotonic() > deadline:
-            waiting = [derived.describe_ref(o) for _, _, left in still for o in left]
+            waiting = [derived.describe_ref(o) for _, left in still for o in left]
             raise OperationFailed(
                 f"timed out after {timeout:g}s waiting for deletion of: {', '.join(waiting)}"
             )
-        pending = [(ns, name) for ns, name, _ in still]
+        pending = [ref for ref, _ in still]
         time.sleep(delay)
         delay = min(delay * 2, 1.0)

@@ -79,6 +79,7 @@ class Engine:
             previous=previous,
             checkpoint=self.checkpoint,
             interval=status_interval,
+            kind=getattr(config, "kind", "Trigger"),
         )
         self.recorder = EventRecorder(client if write_status else None, dict(trigger), log)
         ctx = SourceContext(

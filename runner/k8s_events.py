@@ -65,11 +65,13 @@ class EventRecorder:
         self.client = client
         self.namespace = str(meta.get("namespace") or "default")
         self.name = str(meta.get("name") or "trigger")
+        # a ClusterTrigger's Events live in its runner's namespace; the object has none
+        kind = str(trigger.get("kind") or "Trigger")
         self.involved = {
             "apiVersion": API_VERSION,
-            "kind": "Trigger",
+            "kind": kind,
             "name": self.name,
-            "namespace": self.namespace,
+            **({"namespace": self.namespace} if kind == "Trigger" else {}),
             **({"uid": meta["uid"]} if meta.get("uid") else {}),
         }
         self.log = log

@@ -1,9 +1,17 @@
-"""``python -m runner``: read the Trigger, parse it, run the engine until SIGTERM.
+"""``python -m runner``: load the rendered spec, parse it, run the engine until SIGTERM.
+
+In a cluster the runner runs the spec the plugin rendered into its pod template
+(``runner.rendered``), never the Trigger object's own spec: editing a Trigger
+with kubectl changes nothing that runs; the runner only reports it
+(``SpecInSync=False``). ``--trigger``/``--cluster-trigger`` and ``--file`` are for
+development and ``kubectl trigger run``: the spec comes from the object or the
+file, with the caller's own credentials.
 
 Exit codes: 0 after a clean shutdown; 1 when the runner cannot work (no API
 server, the Trigger does not exist, the source failed); 2 when the spec is
-invalid (the errors name the fields; when the Trigger exists its Ready
-condition says ``SpecInvalid`` too) or the command line is wrong.
+invalid or a namespaced Trigger reaches outside its namespace (the errors name
+the fields; when the Trigger exists its Ready condition says so too) or the
+command line is wrong.
 
 Imports are lazy so ``--help`` is instant and the watch starts well within a
 second of process start.
@@ -42,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m runner",
         formatter_class=_HelpFormatter,
         description="Run one Trigger: watch its source, filter events, run its actions.",
-        epilog="Environment: TRIGGER_NAME, TRIGGER_NAMESPACE (defaults for --trigger), "
+        epilog="Environment: TRIGGER_NAME, TRIGGER_NAMESPACE, TRIGGER_KIND (defaults for "
+        "--trigger), TRIGGER_SPEC, TRIGGER_SPEC_DIGEST, TRIGGER_GENERATION (the spec the "
+        "plugin rendered; when set, it is what runs), "
         "RUNNER_METRICS_ADDRESS (default 0.0.0.0:8080; port 0 picks one), "
         "LOG_FORMAT (json|text), LOG_LEVEL. Signals: TERM/INT stop gracefully, "
         "USR1 forces a relist. Exit codes: 0 ok, 1 failed, 2 invalid spec or usage.",
@@ -54,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--context", help="kubeconfig context")
     parser.add_argument("--trigger", metavar="NS/NAME", help="the Trigger to run")
+    parser.add_argument(
+        "--cluster-trigger",
+        metavar="NAME",
+        help="the ClusterTrigger to run (Secrets and Events in TRIGGER_NAMESPACE)",
+    )
     parser.add_argument(
         "--file",
         metavar="SPEC",
@@ -92,16 +107,18 @@ def _run(args: argparse.Namespace, log: Any) -> int:
     import signal
     import threading
 
-    from runner import API_VERSION
     from runner.kube.client import KubeClient
     from runner.kube.config import ConfigError
     from runner.kube.errors import ApiError, ConnectionFailed, NotFound
+    from runner.rendered import RenderedSpecError, from_env
 
     try:
+        if args.trigger and args.cluster_trigger:
+            raise _UsageError("give --trigger or --cluster-trigger, not both")
+        rendered = None if (args.file or args.trigger or args.cluster_trigger) else from_env()
         client = KubeClient.from_config(args.kubeconfig, args.context)
-        trigger_info = client.resource(API_VERSION, "Trigger")
-        trigger, write_status = _load_trigger(args, client, trigger_info, log)
-    except _UsageError as exc:
+        loaded = _load_trigger(args, client, rendered, log)
+    except (_UsageError, RenderedSpecError) as exc:
         log.error("%s", exc)
         return EXIT_SPEC
     except ConfigError as exc:
@@ -113,14 +130,24 @@ def _run(args: argparse.Namespace, log: Any) -> int:
     except (ApiError, ConnectionFailed, OSError) as exc:
         log.error("cannot reach the API server: %s", exc)
         return EXIT_FAILED
+    trigger, write_status, live = loaded
 
     from runner.spec.errors import SpecError, SpecErrors
     from runner.spec.parse import parse_trigger
+    from runner.spec.scope import reach_errors
 
+    home = str((trigger.get("metadata") or {}).get("namespace") or _home_namespace())
     try:
-        config = parse_trigger(effective_trigger(trigger, client))
+        obj = trigger if rendered is not None else effective_trigger(trigger, client)
+        config = parse_trigger(obj, default_namespace=home)
     except (SpecErrors, SpecError) as exc:
         _report_invalid(client, trigger, write_status, exc, log)
+        return EXIT_SPEC
+    if config.cluster_scoped:  # its Events (and Secrets) live in the runner's namespace
+        trigger = {**trigger, "metadata": {**(trigger.get("metadata") or {}), "namespace": home}}
+    outside = reach_errors(config, obj.get("spec") or {}, _namespaced(client))
+    if outside:
+        _report_invalid(client, trigger, write_status, SpecErrors(outside), log, outside=True)
         return EXIT_SPEC
 
     from runner.engine import Engine
@@ -131,7 +158,7 @@ def _run(args: argparse.Namespace, log: Any) -> int:
         trigger,
         log,
         write_status=write_status,
-        source_digest=source_digest(trigger),
+        source_digest=source_digest(obj),
     )
     done = threading.Event()
 
@@ -143,12 +170,19 @@ def _run(args: argparse.Namespace, log: Any) -> int:
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGUSR1, lambda signum, frame: engine.request_relist())
     log.info(
-        "running trigger %s/%s (generation %s)",
-        config.namespace,
-        config.name,
+        "running %s %s (generation %s, %s)",
+        config.kind,
+        config.name if config.cluster_scoped else f"{config.namespace}/{config.name}",
         config.generation,
+        "the rendered spec" if rendered is not None else "the spec read from the object",
         extra={"status_writes": write_status},
     )
+    if rendered is not None and write_status:
+        from runner.sync import SpecSync
+
+        sync = SpecSync(client, config, rendered, engine.status, engine.recorder, log)
+        sync.observe(live)
+        threading.Thread(target=sync.run, args=(done,), name="spec-sync", daemon=True).start()
     engine.start(args.metrics_address or None)
     while not done.wait(0.5):
         if engine.stop.is_set():  # the source gave up
@@ -163,46 +197,92 @@ class _UsageError(Exception):
     """The command line or the spec file cannot be used."""
 
 
+def _home_namespace() -> str:
+    return os.environ.get("TRIGGER_NAMESPACE") or "default"
+
+
+def _namespaced(client: Any) -> Any:
+    """(apiVersion, kind) -> namespaced, by discovery; an unknown kind counts as namespaced
+    (the source or action reports it when it runs)."""
+    from runner.kube.errors import ApiError
+
+    def namespaced(api_version: str, kind: str) -> bool:
+        try:
+            return bool(client.resource(api_version, kind).namespaced)
+        except ApiError:
+            return True
+
+    return namespaced
+
+
 def _load_trigger(
-    args: argparse.Namespace, client: Any, info: Any, log: Any
-) -> tuple[dict[str, Any], bool]:
-    """The Trigger object to run and whether to write its status."""
+    args: argparse.Namespace, client: Any, rendered: Any, log: Any
+) -> tuple[dict[str, Any], bool, dict[str, Any]]:
+    """The Trigger object to run, whether to write its status, and the live object ({})."""
+    from runner import API_VERSION
     from runner.kube.errors import NotFound
 
     if args.file:
         trigger = _read_file(args.file)
+        kind = str(trigger.get("kind") or "Trigger")
         meta = trigger.setdefault("metadata", {})
-        meta.setdefault("namespace", os.environ.get("TRIGGER_NAMESPACE") or "default")
+        if kind == "Trigger":
+            meta.setdefault("namespace", _home_namespace())
         if not meta.get("name"):
             raise _UsageError(f"{args.file}: metadata.name is required")
+        info = client.resource(API_VERSION, kind)
+        where = meta.get("namespace") if kind == "Trigger" else None
         try:
-            live = client.get(info, meta["name"], namespace=meta["namespace"])
+            live = dict(client.get(info, meta["name"], namespace=where))
         except NotFound:
-            log.info(
-                "no Trigger %s/%s in the cluster: not writing status",
-                meta["namespace"],
-                meta["name"],
-            )
-            return trigger, False
+            log.info("no %s %s in the cluster: not writing status", kind, meta["name"])
+            return trigger, False, {}
         live_meta = live.get("metadata") or {}
         for field in ("uid", "generation"):
             if field in live_meta:
                 meta[field] = live_meta[field]
         trigger["status"] = live.get("status") or {}
-        return trigger, True
-    ref = args.trigger or _env_ref()
-    if not ref:
-        raise _UsageError("which Trigger? give --trigger NS/NAME, --file, or TRIGGER_NAME")
-    namespace, _, name = ref.rpartition("/")
-    namespace = namespace or os.environ.get("TRIGGER_NAMESPACE") or "default"
-    return dict(client.get(info, name, namespace=namespace)), True
+        if kind != "Trigger":  # where its Events go; parse takes it as the runner's home
+            meta.pop("namespace", None)
+        return trigger, True, live
+    kind, namespace, name = _target(args)
+    info = client.resource(API_VERSION, kind)
+    live = dict(client.get(info, name, namespace=namespace))
+    if rendered is None:
+        return live, True, live
+    live_meta = live.get("metadata") or {}
+    trigger = {
+        "apiVersion": API_VERSION,
+        "kind": kind,
+        "metadata": {
+            "name": name,
+            **({"namespace": namespace} if namespace else {}),
+            "uid": live_meta.get("uid", ""),
+            "generation": rendered.generation
+            if rendered.generation is not None
+            else (live_meta.get("generation", 0) if rendered.in_sync(live) else 0),
+        },
+        "spec": rendered.spec,
+        "status": live.get("status") or {},
+    }
+    return trigger, True, live
 
 
-def _env_ref() -> str | None:
+def _target(args: argparse.Namespace) -> tuple[str, str | None, str]:
+    """(kind, namespace or None, name) of the object named on the command line or in the env."""
+    if args.cluster_trigger:
+        return "ClusterTrigger", None, args.cluster_trigger
+    if args.trigger:
+        namespace, _, name = args.trigger.rpartition("/")
+        return "Trigger", namespace or _home_namespace(), name
     name = os.environ.get("TRIGGER_NAME")
     if not name:
-        return None
-    return f"{os.environ.get('TRIGGER_NAMESPACE') or 'default'}/{name}"
+        raise _UsageError(
+            "which Trigger? give --trigger NS/NAME, --cluster-trigger NAME, --file, or TRIGGER_NAME"
+        )
+    if os.environ.get("TRIGGER_KIND") == "ClusterTrigger":
+        return "ClusterTrigger", None, name
+    return "Trigger", _home_namespace(), name
 
 
 def _read_file(path: str) -> dict[str, Any]:
@@ -227,43 +307,26 @@ def _read_file(path: str) -> dict[str, Any]:
 
 
 def effective_trigger(trigger: dict[str, Any], client: Any) -> dict[str, Any]:
-    """The Trigger with the spec to run: TriggerTemplate ``use`` entries expanded.
+    """The Trigger with the spec to run, TriggerTemplate ``use`` entries expanded.
 
-    The plugin stores the expansion in an annotation when it writes the Trigger, so a
-    runner in the cluster needs no access to TriggerTemplates. Without the annotation
-    (a file given to ``--file``, or a Trigger written by plain kubectl) the runner
-    expands ``use`` entries itself, reading the templates with its own credentials.
+    Only for the development modes: a runner the plugin deployed runs its rendered
+    spec, already expanded. Here the templates are read with the caller's credentials
+    from the Trigger's namespace (a ClusterTrigger's: TRIGGER_NAMESPACE).
     """
     import json
 
-    from runner import ANNOTATION_EXPANDED_SPEC
-    from runner.spec.errors import SpecError
-
-    meta = trigger.get("metadata") or {}
-    stored = (meta.get("annotations") or {}).get(ANNOTATION_EXPANDED_SPEC)
-    if stored is not None:
-        field = f"metadata.annotations[{ANNOTATION_EXPANDED_SPEC}]"
-        try:
-            spec = json.loads(stored)
-        except ValueError:
-            raise SpecError(
-                field, "is not JSON", "apply the Trigger again with kubectl trigger apply"
-            ) from None
-        if not isinstance(spec, dict):
-            raise SpecError(
-                field,
-                "must hold a JSON object",
-                "apply the Trigger again with kubectl trigger apply",
-            )
-        return {**trigger, "spec": spec}
     if '"use"' not in json.dumps(trigger.get("spec")):
         return trigger
     from runner import API_VERSION
     from runner.kube.errors import ApiError
+    from runner.spec.errors import SpecError
     from runner.spec.expand import expand_uses
 
     templates = client.resource(API_VERSION, "TriggerTemplate")
-    namespace = meta.get("namespace") or "default"
+    meta = trigger.get("metadata") or {}
+    namespace = (meta.get("namespace") if trigger.get("kind") != "ClusterTrigger" else None) or (
+        _home_namespace()
+    )
 
     def fetch(name: str) -> dict[str, Any]:
         try:
@@ -291,19 +354,45 @@ def source_digest(trigger: dict[str, Any]) -> str:
 
 
 def _report_invalid(
-    client: Any, trigger: dict[str, Any], write_status: bool, exc: Exception, log: Any
+    client: Any,
+    trigger: dict[str, Any],
+    write_status: bool,
+    exc: Exception,
+    log: Any,
+    *,
+    outside: bool = False,
 ) -> None:
+    """Log the errors and, when the object exists, say so in its status and an Event.
+
+    ``outside``: a namespaced Trigger (made by an older version) whose spec reaches
+    other namespaces or cluster-scoped kinds; it never runs, and the message says how
+    to move it to a ClusterTrigger.
+    """
     errors = getattr(exc, "errors", None) or [exc]
     meta = trigger.get("metadata") or {}
     for error in errors:
-        log.error("invalid spec: %s", error, extra={"field": getattr(error, "path", "")})
+        log.error(
+            "%s: %s",
+            "reaches outside its namespace" if outside else "invalid spec",
+            error,
+            extra={"field": getattr(error, "path", "")},
+        )
     if not write_status:
         return
     from runner.k8s_events import SPEC_INVALID, WARNING, EventRecorder
     from runner.metrics import Metrics
     from runner.status import StatusWriter
 
+    reason = OUTSIDE_NAMESPACE if outside else SPEC_INVALID
     message = "; ".join(str(e) for e in errors)
+    if outside:
+        message = (
+            f"not running: this Trigger reaches outside namespace {meta.get('namespace')}: "
+            f"{message}. Move it to a ClusterTrigger: write kind: ClusterTrigger, drop "
+            "metadata.namespace, kubectl trigger create -f it, then kubectl trigger delete "
+            "this Trigger (docs/spec.md#security-model)"
+        )
+    kind = str(trigger.get("kind") or "Trigger")
     status = StatusWriter(
         client,
         str(meta.get("name")),
@@ -312,13 +401,18 @@ def _report_invalid(
         Metrics(),
         log,
         previous=trigger.get("status") or {},
+        kind=kind,
     )
-    status.set_condition("Ready", False, SPEC_INVALID, message)
-    status.set_condition("Watching", False, SPEC_INVALID, "not started: the spec is invalid")
+    status.set_condition("Ready", False, reason, message)
+    status.set_condition("Watching", False, reason, "not started: " + message[:200])
     status.flush()
     recorder = EventRecorder(client, trigger, log)
-    recorder.record(WARNING, SPEC_INVALID, message)
+    recorder.record(WARNING, reason, message)
     recorder.flush()
+
+
+#: the Ready reason of a namespaced Trigger whose spec reaches other namespaces
+OUTSIDE_NAMESPACE = "OutsideNamespace"
 
 
 if __name__ == "__main__":

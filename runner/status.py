@@ -37,7 +37,7 @@ COUNTERS: dict[str, str] = {
     "actionsFailed": ACTIONS_FAILED,
     "filterErrors": FILTER_ERRORS,
 }
-CONDITION_TYPES = ("Ready", "Watching")
+CONDITION_TYPES = ("Ready", "Watching", "SpecInSync")
 MAX_MESSAGE = 1000
 
 
@@ -62,10 +62,12 @@ class StatusWriter:
         checkpoint: Callable[[], dict[str, Any] | None] = lambda: None,
         interval: float = 2.0,
         clock: Callable[[], float] = time.time,
+        kind: str = "Trigger",
     ) -> None:
         self.client = client
         self.name = name
         self.namespace = namespace
+        self.kind = kind  # Trigger, or ClusterTrigger (cluster-scoped: no namespace in its path)
         self.generation = generation
         self.metrics = metrics
         self.log = log
@@ -225,12 +227,12 @@ class StatusWriter:
     def _patch(self, body: dict[str, Any]) -> None:
         assert self.client is not None
         if self._info is None:
-            self._info = self.client.resource(API_VERSION, "Trigger")
+            self._info = self.client.resource(API_VERSION, self.kind)
         self.client.patch(
             self._info,
             self.name,
             body,
-            namespace=self.namespace,
+            namespace=self.namespace if self.kind == "Trigger" else None,
             patch_type="merge",
             subresource="status",
         )
@@ -243,6 +245,7 @@ def _same_checkpoint(old: Any, new: Any) -> bool:
     return {k: v for k, v in old.items() if k != "time"} == {
         k: v for k, v in new.items() if k != "time"
     }
+
 
 def _scrubbed(diff: dict[str, Any]) -> dict[str, Any]:
     """Every text field scrubbed of registered secrets; the checkpoint's keys stay exact."""

@@ -10,10 +10,18 @@ from kubectl_trigger import options
 
 
 def delete(
-    names: Annotated[list[str] | None, typer.Argument(help="Trigger names.")] = None,
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(help="Trigger names, or clustertrigger NAME..., or TYPE/NAME."),
+    ] = None,
     filename: options.Files = [],  # noqa: B006 - typer reads the default, never mutates it
     all_: Annotated[
-        bool, typer.Option("--all", help="Delete every Trigger in the namespace.")
+        bool,
+        typer.Option(
+            "--all",
+            help="Delete every Trigger in the namespace (clustertriggers --all: every "
+            "ClusterTrigger).",
+        ),
     ] = False,
     all_namespaces: options.AllNamespaces = False,
     wait: Annotated[
@@ -34,50 +42,60 @@ def delete(
     Waits (unless --no-wait) until the Trigger, its ServiceAccount, Roles, bindings,
     Deployment and runner pods are gone.
     """
-    from kubectl_trigger import inputs, output, teardown
+    from kubectl_trigger import inputs, kinds, output, teardown
     from kubectl_trigger.errors import BadInput, NotFoundError, translated
+    from kubectl_trigger.naming import Ref
     from kubectl_trigger.session import items, known
 
-    given = sum(bool(x) for x in (names, filename, all_))
-    if given != 1:
+    chosen = kinds.select(names, "", default=(kinds.TRIGGER,)) if names else None
+    named = bool(chosen and chosen.refs)
+    given = sum(bool(x) for x in (named, filename, all_))
+    if given != 1 or (chosen and not chosen.refs and not all_):
         raise BadInput("give exactly one of: Trigger names, -f FILE, or --all")
     if all_namespaces and not all_:
         raise BadInput("--all-namespaces needs --all")
     sess = options.session(kubeconfig, context, namespace)
-    client, info = sess.client, known("Trigger")
-    targets: list[tuple[str, str]] = []
+    client = sess.client
+    targets: list[Ref] = []
     if all_:
-        ns = None if all_namespaces else sess.namespace
-        with translated("list triggers"):
-            for obj in items(client.list_pages(info, ns)):
-                meta = obj["metadata"]
-                targets.append((meta["namespace"], meta["name"]))
+        for kind in chosen.kinds if chosen else (kinds.TRIGGER,):
+            info = known(kind)
+            where = None if all_namespaces or kind != kinds.TRIGGER else sess.namespace
+            with translated(f"list {info.plural}"):
+                for obj in items(client.list_pages(info, where)):
+                    meta = obj["metadata"]
+                    targets.append(kinds.ref(kind, meta["name"], meta.get("namespace") or ""))
     elif filename:
         for doc in inputs.load(filename):
-            if doc.kind == "Trigger" and doc.name:
+            if doc.kind in kinds.BOTH and doc.name:
                 meta = doc.body.get("metadata") or {}
-                targets.append((meta.get("namespace") or sess.namespace, doc.name))
+                ns = meta.get("namespace") or sess.namespace
+                targets.append(kinds.ref(doc.kind, doc.name, ns))
     else:
-        targets = [(sess.namespace, name) for name in names or []]
+        assert chosen is not None
+        targets = [
+            r if r.cluster_scoped else Ref.trigger(sess.namespace, r.name) for r in chosen.refs
+        ]
 
-    missing = [(ns, name) for ns, name in targets if not _exists(client, info, ns, name)]
+    missing = [r for r in targets if not _exists(client, r)]
     if missing and not ignore_not_found:
-        listed = ", ".join(f"{ns}/{name}" for ns, name in missing)
-        raise NotFoundError(f"Trigger not found: {listed}; nothing was deleted")
-    for ns, name in targets:
-        teardown.delete_trigger(client, ns, name, output.info)
-        print(f"trigger.{info.group}/{name} deleted")
+        listed = ", ".join(str(r) for r in missing)
+        raise NotFoundError(f"not found: {listed}; nothing was deleted")
+    for r in targets:
+        teardown.delete_trigger(client, r, output.info)
+        print(f"{r.kind.lower()}.{known(r.kind).group}/{r.name} deleted")
     if wait and targets:
         teardown.wait_gone(client, targets, timeout)
 
 
-def _exists(client: Any, info: Any, namespace: str, name: str) -> bool:
+def _exists(client: Any, ref: Any) -> bool:
     from kubectl_trigger.errors import translated
+    from kubectl_trigger.session import known
     from runner.kube import errors as kube_errors
 
     with translated():
         try:
-            client.get(info, name, namespace)
+            client.get(known(ref.kind), ref.name, ref.namespace or None)
         except kube_errors.NotFound:
             return False
     return True

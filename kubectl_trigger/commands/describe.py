@@ -16,7 +16,10 @@ Obj = dict[str, Any]
 
 
 def describe(
-    name: Annotated[str, typer.Argument(help="Trigger name.")],
+    names: Annotated[
+        list[str],
+        typer.Argument(help="Trigger name, clustertrigger NAME, or TYPE/NAME.", show_default=False),
+    ],
     events: Annotated[
         int, typer.Option("--events", help="How many recent Events to show.", min=0)
     ] = 20,
@@ -24,10 +27,21 @@ def describe(
     context: options.Context = None,
     namespace: options.Namespace = None,
 ) -> None:
-    """Show a Trigger: its spec, TriggerTemplate expansion, status, runner pods, RBAC, Events."""
+    """Show a Trigger or ClusterTrigger: spec, the spec that runs, status, pods, RBAC, Events."""
     import sys
 
+    from kubectl_trigger import kinds
+    from kubectl_trigger import system_namespace as controlled
     from kubectl_trigger.describing import gather, text
 
     sess = options.session(kubeconfig, context, namespace)
-    sys.stdout.write(text(gather(sess.client, sess.namespace, name, events)))
+    chosen = kinds.select(names, sess.namespace)
+    out = []
+    for ref in chosen.refs:
+        home = controlled.read(sess.client) if ref.cluster_scoped else None
+        out.append(text(gather(sess.client, ref, events, home)))
+    if not chosen.refs:
+        from kubectl_trigger.errors import BadInput
+
+        raise BadInput("give a name: describe NAME, describe clustertrigger NAME")
+    sys.stdout.write("\n".join(out))

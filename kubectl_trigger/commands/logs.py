@@ -47,7 +47,9 @@ def pick_pod(pods: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def logs(
-    name: Annotated[str, typer.Argument(help="Trigger name.")],
+    name: Annotated[
+        str, typer.Argument(help="Trigger name, or clustertrigger/NAME.", show_default=False)
+    ],
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Stream new lines.")] = False,
     since: Annotated[
         str | None, typer.Option("--since", help="Only lines newer than this (5m, 1h).")
@@ -68,21 +70,26 @@ def logs(
     """Print the runner's log lines (JSON, one event per line)."""
     import sys
 
-    from kubectl_trigger import naming
+    from kubectl_trigger import kinds, naming
+    from kubectl_trigger import system_namespace as controlled
     from kubectl_trigger.errors import NotFoundError, translated
     from kubectl_trigger.session import items, known
 
     seconds = parse_since(since) if since else None
     sess = options.session(kubeconfig, context, namespace)
-    ns, client = sess.namespace, sess.client
+    client = sess.client
+    ref = kinds.select([name], sess.namespace).refs[0]
     with translated():
-        client.get(known("Trigger"), name, ns)  # NotFound -> exit 3 naming the Trigger
-        selector = ",".join(f"{k}={v}" for k, v in naming.pod_selector(ns, name).items())
+        # NotFound -> exit 3 naming the trigger
+        client.get(known(ref.kind), ref.name, ref.namespace or None)
+    ns = controlled.read(client) if ref.cluster_scoped else ref.namespace
+    with translated():
+        selector = ",".join(f"{k}={v}" for k, v in ref.pod_selector().items())
         pods = list(items(client.list_pages(known("Pod"), ns, label_selector=selector)))
     pod = pick_pod(pods)
     if pod is None:
         raise NotFoundError(
-            f"Trigger {ns}/{name} has no runner pod yet; see kubectl trigger describe {name}"
+            f"{ref} has no runner pod yet; see kubectl trigger describe {ref.kind.lower()}/{name}"
         )
     query: dict[str, str] = {"container": naming.CONTAINER_NAME}
     if follow:

@@ -26,6 +26,9 @@ DEFAULT_RETRY_MAX = 60.0
 DEFAULT_WORKERS = 4
 DEFAULT_QUEUE_SIZE = 10000
 DEFAULT_TIME_ZONE = "UTC"
+TRIGGER = "Trigger"
+CLUSTER_TRIGGER = "ClusterTrigger"
+KINDS = (TRIGGER, CLUSTER_TRIGGER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +93,11 @@ class RunnerOptions:
 
 @dataclass(frozen=True, slots=True)
 class TriggerConfig:
-    """A whole checked Trigger."""
+    """A whole checked Trigger or ClusterTrigger.
+
+    ``namespace`` is where the runner lives: a Trigger's own namespace, or for a
+    ClusterTrigger the controlled namespace (its Secrets, Events and defaults).
+    """
 
     name: str
     namespace: str
@@ -104,3 +111,9 @@ class TriggerConfig:
     actions: tuple[ActionEntry, ...]
     options: Options = field(default_factory=Options)
     runner: RunnerOptions = field(default_factory=RunnerOptions)
+    kind: str = TRIGGER
+
+    @property
+    def cluster_scoped(self) -> bool:
+        """True for a ClusterTrigger."""
+        return self.kind == CLUSTER_TRIGGER

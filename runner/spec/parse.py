@@ -25,7 +25,9 @@ from runner.spec.durations import parse_duration
 from runner.spec.errors import SpecError, SpecErrors, type_name
 from runner.spec.jsonpath import JsonPath, compile_path
 from runner.spec.model import (
+    CLUSTER_TRIGGER,
     DEFAULT_TIME_ZONE,
+    KINDS,
     ActionEntry,
     CronSource,
     Options,
@@ -233,7 +235,10 @@ def parse_trigger(
     """Check a whole Trigger object and compile it; raises SpecErrors listing every problem.
 
     ``actions`` is the action registry (None: ``runner.actions.ACTIONS``);
-    ``default_namespace`` is used when ``metadata.namespace`` is absent.
+    ``default_namespace`` is used when ``metadata.namespace`` is absent. A
+    ClusterTrigger has no namespace of its own: ``default_namespace`` is then the
+    controlled namespace its runner lives in, and a resource source without
+    ``namespaces`` watches every namespace.
     """
     errors = _Errors()
     if not isinstance(obj, Mapping):
@@ -247,18 +252,27 @@ def parse_trigger(
             f"write apiVersion: {API_VERSION}",
         )
     kind = obj.get("kind")
-    if kind != "Trigger":
+    if kind not in KINDS:
         errors.add(
             "kind",
-            f"expected Trigger, got {kind!r}" if kind else "is required",
-            "write kind: Trigger",
+            f"expected Trigger or ClusterTrigger, got {kind!r}" if kind else "is required",
+            "write kind: Trigger (or ClusterTrigger for a trigger that reaches other namespaces)",
         )
-    name, namespace, generation, uid = _metadata(obj.get("metadata"), errors, default_namespace)
+    cluster = kind == CLUSTER_TRIGGER
+    raw_meta = obj.get("metadata")
+    if cluster and isinstance(raw_meta, Mapping) and raw_meta.get("namespace"):
+        errors.add(
+            "metadata.namespace",
+            "a ClusterTrigger is cluster-scoped and has no namespace",
+            "remove metadata.namespace",
+        )
+        raw_meta = {k: v for k, v in raw_meta.items() if k != "namespace"}
+    name, namespace, generation, uid = _metadata(raw_meta, errors, default_namespace)
     spec = _mapping(obj.get("spec"), "spec", errors) if "spec" in obj else {}
     if "spec" not in obj:
         errors.add("spec", "is required", "add spec: {source: ..., actions: [...]}")
     _known(spec, "spec", _SPEC, errors)
-    source = _source(spec.get("source"), namespace, errors)
+    source = _source(spec.get("source"), None if cluster else namespace, errors)
     filters, filter_specs = _filters(spec, source, errors)
     registry = _registry(actions)
     entries = _actions(spec.get("actions"), _context(namespace, source, spec), registry, errors)
@@ -277,6 +291,7 @@ def parse_trigger(
         actions=entries,
         options=options,
         runner=runner,
+        kind=CLUSTER_TRIGGER if cluster else "Trigger",
     )
 
 
@@ -309,7 +324,8 @@ def _metadata(raw: Any, errors: _Errors, default_namespace: str) -> tuple[str, s
 # -- source ----------------------------------------------------------------------------------
 
 
-def _source(raw: Any, namespace: str, errors: _Errors) -> Source | None:
+def _source(raw: Any, namespace: str | None, errors: _Errors) -> Source | None:
+    """``namespace``: what an omitted ``namespaces`` means (None: every namespace)."""
     if raw is None:
         errors.add(
             "spec.source",
@@ -335,7 +351,7 @@ def _source(raw: Any, namespace: str, errors: _Errors) -> Source | None:
     return _cron(src["cron"], errors)
 
 
-def _resource(raw: Any, namespace: str, errors: _Errors) -> ResourceSource | None:
+def _resource(raw: Any, namespace: str | None, errors: _Errors) -> ResourceSource | None:
     field = "spec.source.resource"
     res = _mapping(raw, field, errors)
     if not res and not isinstance(raw, Mapping):
@@ -381,11 +397,11 @@ def _resource(raw: Any, namespace: str, errors: _Errors) -> ResourceSource | Non
 
 
 def _namespaces(
-    res: Mapping[str, Any], field: str, namespace: str, errors: _Errors
+    res: Mapping[str, Any], field: str, namespace: str | None, errors: _Errors
 ) -> tuple[str, ...] | None:
     listed = _str_list(res, "namespaces", field, errors)
     if listed is None:
-        return (namespace,)
+        return None if namespace is None else (namespace,)
     if "*" in listed:
         if len(listed) > 1:
             errors.add(

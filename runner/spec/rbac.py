@@ -49,10 +49,11 @@ def required_permissions(
     for entry in cfg.actions:
         wanted += registry[entry.kind].permissions(entry.config, ctx)
     names = (cfg.name,)
+    own = None if cfg.cluster_scoped else cfg.namespace  # a ClusterTrigger has no namespace
     wanted += [
-        Permission(API_VERSION, "Trigger", frozenset({"get"}), cfg.namespace, names),
-        Permission(API_VERSION, "Trigger/status", STATUS_VERBS, cfg.namespace, names),
-        Permission("v1", "Event", EVENT_VERBS, cfg.namespace),
+        Permission(API_VERSION, cfg.kind, frozenset({"get"}), own, names),
+        Permission(API_VERSION, f"{cfg.kind}/status", STATUS_VERBS, own, names),
+        Permission("v1", "Event", EVENT_VERBS, cfg.namespace),  # in the runner's namespace
     ]
     return merge_permissions(wanted)
 

@@ -256,7 +256,8 @@ def test_header_errors() -> None:
     assert errors(obj) == [
         "extra: unknown field; known fields: apiVersion, kind, metadata, spec, status",
         f"apiVersion: must be {API_VERSION}, got 'triggers.kubectl-trigger.dev/v1'; write apiVersion: {API_VERSION}",
-        "kind: expected Trigger, got 'Trigers'; write kind: Trigger",
+        "kind: expected Trigger or ClusterTrigger, got 'Trigers'; write kind: Trigger "
+        "(or ClusterTrigger for a trigger that reaches other namespaces)",
         "metadata.name: 'Bad_Name' is not a valid name; use lowercase letters, digits, '-' and '.', "
         "starting and ending with a letter/digit",
     ]
@@ -265,7 +266,8 @@ def test_header_errors() -> None:
 def test_missing_everything() -> None:
     assert errors({}) == [
         f"apiVersion: is required; write apiVersion: {API_VERSION}",
-        "kind: is required; write kind: Trigger",
+        "kind: is required; write kind: Trigger "
+        "(or ClusterTrigger for a trigger that reaches other namespaces)",
         "metadata: is required; add metadata: {name: ..., namespace: ...}",
         "spec: is required; add spec: {source: ..., actions: [...]}",
         "spec.source: is required; add source: {resource: {apiVersion: v1, kind: ConfigMap}} or source: {cron: {...}}",

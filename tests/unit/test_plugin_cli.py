@@ -77,7 +77,7 @@ def test_wrong_kind_and_missing_name() -> None:
         "-",
         input="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
     )
-    assert code == 2 and "kind: expected Trigger or TriggerTemplate" in err
+    assert code == 2 and "kind: expected Trigger, ClusterTrigger or TriggerTemplate" in err
     code, _, err = invoke(
         "validate",
         "--offline",
@@ -180,11 +180,29 @@ def test_no_kubeconfig_is_exit_4(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def test_install_dry_run_client_prints_the_crds() -> None:
     code, out, _ = invoke("install", "--dry-run", "client")
     assert code == 0
-    names = [d["metadata"]["name"] for d in yaml.safe_load_all(out) if d]
-    assert names == [
-        "triggers.triggers.kubectl-trigger.dev",
-        "triggertemplates.triggers.kubectl-trigger.dev",
+    docs = [d for d in yaml.safe_load_all(out) if d]
+    assert [(d["kind"], d["metadata"]["name"]) for d in docs] == [
+        ("CustomResourceDefinition", "triggers.triggers.kubectl-trigger.dev"),
+        ("CustomResourceDefinition", "clustertriggers.triggers.kubectl-trigger.dev"),
+        ("CustomResourceDefinition", "triggertemplates.triggers.kubectl-trigger.dev"),
+        ("Namespace", "kubectl-trigger-system"),
+        ("ClusterRole", "kubectl-trigger-edit"),
+        ("ClusterRole", "kubectl-trigger-view"),
     ]
+    annotations = docs[1]["metadata"]["annotations"]
+    assert annotations["triggers.kubectl-trigger.dev/system-namespace"] == "kubectl-trigger-system"
+    assert docs[1]["spec"]["scope"] == "Cluster"
+    labels = docs[4]["metadata"]["labels"]
+    assert labels["rbac.authorization.k8s.io/aggregate-to-edit"] == "true"
+    assert labels["rbac.authorization.k8s.io/aggregate-to-admin"] == "true"
+    assert "rbac.authorization.k8s.io/aggregate-to-view" in docs[5]["metadata"]["labels"]
+    # ClusterTriggers are aggregated into no built-in role
+    for role in docs[4:]:
+        assert all("clustertriggers" not in r["resources"] for r in role["rules"])
+    code, out, _ = invoke("install", "--dry-run", "client", "--system-namespace", "ops-triggers")
+    assert code == 0 and "name: ops-triggers" in out
+    code, _, err = invoke("install", "--dry-run", "client", "--system-namespace", "Bad_NS")
+    assert code == 2 and "--system-namespace" in err
 
 
 def test_template_from_the_same_input_is_expanded() -> None:
@@ -205,7 +223,9 @@ spec:
     assert [d["kind"] for d in docs[:2]] == ["TriggerTemplate", "Trigger"]
     trig = docs[1]
     assert trig["spec"]["actions"] == [{"use": {"name": "notify"}}]
-    expanded = yaml.safe_load(
-        trig["metadata"]["annotations"]["triggers.kubectl-trigger.dev/expanded-spec"]
-    )
+    (dep,) = [d for d in docs if d["kind"] == "Deployment"]
+    env = {
+        e["name"]: e.get("value") for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    expanded = yaml.safe_load(env["TRIGGER_SPEC"].replace("$$", "$"))
     assert expanded["actions"] == [{"log": {"message": "from template"}}]

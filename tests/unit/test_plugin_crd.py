@@ -23,7 +23,11 @@ def test_crds_are_structural_without_refs() -> None:
     text = crd.render_yaml()
     assert "$ref" not in text
     docs = [d for d in yaml.safe_load_all(text) if d]
-    assert [d["spec"]["names"]["kind"] for d in docs] == ["Trigger", "TriggerTemplate"]
+    assert [d["spec"]["names"]["kind"] for d in docs] == [
+        "Trigger",
+        "ClusterTrigger",
+        "TriggerTemplate",
+    ]
 
     def walk(node: object, path: str) -> None:
         if isinstance(node, dict):
@@ -52,7 +56,30 @@ def test_trigger_crd_has_status_short_name_and_columns() -> None:
     assert trigger["spec"]["names"]["shortNames"] == ["trg"]
     assert version["subresources"] == {"status": {}}
     names = [c["name"] for c in version["additionalPrinterColumns"]]
-    assert names == ["Source", "Actions", "Ready", "Fired", "Last Fired", "Age", "Failed", "Seen"]
+    assert names == [
+        "Source",
+        "Actions",
+        "Ready",
+        "Synced",
+        "Fired",
+        "Last Fired",
+        "Age",
+        "Failed",
+        "Seen",
+    ]
+
+
+def test_cluster_trigger_crd_is_the_trigger_crd_cluster_scoped() -> None:
+    trigger, cluster = crd.trigger_crd(), crd.cluster_trigger_crd()
+    assert cluster["metadata"]["name"] == "clustertriggers.triggers.kubectl-trigger.dev"
+    assert cluster["spec"]["scope"] == "Cluster" and trigger["spec"]["scope"] == "Namespaced"
+    assert cluster["spec"]["names"]["shortNames"] == ["ctrg"]
+    schemas = [c["spec"]["versions"][0]["schema"]["openAPIV3Schema"] for c in (trigger, cluster)]
+    assert schemas[0]["properties"] == schemas[1]["properties"]
+    assert (
+        cluster["spec"]["versions"][0]["additionalPrinterColumns"]
+        == trigger["spec"]["versions"][0]["additionalPrinterColumns"]
+    )
 
 
 def test_get_columns_are_the_crd_printer_columns() -> None:

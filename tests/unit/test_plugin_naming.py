@@ -7,7 +7,28 @@ from kubectl_trigger import naming
 
 def test_short_names_are_prefixed() -> None:
     assert naming.derived_name("web") == "trigger-web"
-    assert naming.cluster_name("shop", "web") == "trigger-shop-web"
+    assert naming.Ref.trigger("shop", "web").derived_name == "trigger-web"
+    assert naming.Ref.cluster("web").derived_name == "clustertrigger-web"
+
+
+def test_names_and_selectors_are_unique_per_kind_namespace_and_name() -> None:
+    # issue 8 item 7: s6-x/y-z and s6-x-y/z once both became trigger-s6-x-y-z
+    refs = [
+        naming.Ref.trigger("s6-x", "y-z"),
+        naming.Ref.trigger("s6-x-y", "z"),
+        naming.Ref.cluster("y-z"),
+        naming.Ref.cluster("s6-x-y-z"),
+        naming.Ref.trigger("s6-x", "clustertrigger-y-z"),
+    ]
+    # objects sharing a namespace never share a name; cluster-scoped ones are ClusterTriggers'
+    homes = {r: (r.namespace or "kubectl-trigger-system") for r in refs}
+    placed = {(homes[r], r.derived_name) for r in refs}
+    assert len(placed) == len(refs)
+    assert len({r.derived_name for r in refs if r.cluster_scoped}) == 2
+    assert len({r.selector() for r in refs}) == len(refs)
+    for r in refs:
+        for other in refs:
+            assert r.owns(other.labels()) == (r == other), (r, other)
 
 
 def test_long_names_are_truncated_with_a_hash() -> None:

@@ -11,54 +11,102 @@ SPEC = {
     "source": {"resource": {"apiVersion": "v1", "kind": "ConfigMap"}},
     "actions": [{"log": {"message": "hi"}}],
 }
-RULES = {
-    "shop": [Rule("", ("configmaps",), ("get", "list", "watch"))],
+RULES = {"shop": [Rule("", ("configmaps",), ("get", "list", "watch"))]}
+CLUSTER_RULES = {
+    "kubectl-trigger-system": [Rule("", ("events",), ("create", "patch"))],
     "other": [Rule("", ("configmaps",), ("get",))],
     None: [Rule("apps", ("deployments",), ("get", "list"))],
 }
+TRIGGER = naming.Ref.trigger("shop", "web")
+CLUSTER = naming.Ref.cluster("web")
 
 
 def _input(**kw: object) -> render.RenderInput:
-    base: dict[str, object] = {"name": "web", "namespace": "shop", "spec": SPEC, "rules": RULES}
+    base: dict[str, object] = {"ref": TRIGGER, "home": "shop", "spec": SPEC, "rules": RULES}
     return render.RenderInput(**{**base, **kw})  # type: ignore[arg-type]
 
 
-def test_objects_in_write_order_with_labels_and_owners() -> None:
+def _refs(objs: list[dict]) -> list[tuple[str, str | None, str]]:
+    return [(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]) for o in objs]
+
+
+def test_a_trigger_s_objects_live_in_its_namespace_owned_by_it() -> None:
     objs = render.derived_objects(_input(owner=render.Owner("web", "uid-1")))
-    refs = [(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]) for o in objs]
-    assert refs == [
+    assert _refs(objs) == [
         ("ServiceAccount", "shop", "trigger-web"),
         ("Role", "shop", "trigger-web"),
         ("RoleBinding", "shop", "trigger-web"),
-        ("Role", "other", "trigger-shop-web"),
-        ("RoleBinding", "other", "trigger-shop-web"),
-        ("ClusterRole", None, "trigger-shop-web"),
-        ("ClusterRoleBinding", None, "trigger-shop-web"),
         ("Deployment", "shop", "trigger-web"),
     ]
     for o in objs:
         assert o["metadata"]["labels"] == naming.labels("shop", "web")
-        owned = o["metadata"].get("namespace") == "shop"
-        assert ("ownerReferences" in o["metadata"]) == owned, o["kind"]
-    assert objs[0]["metadata"]["ownerReferences"] == [
-        {
-            "apiVersion": "triggers.kubectl-trigger.dev/v1alpha1",
-            "kind": "Trigger",
-            "name": "web",
-            "uid": "uid-1",
-            "controller": True,
-            "blockOwnerDeletion": True,
-        }
-    ]
-    binding = objs[6]
-    assert binding["roleRef"] == {
-        "apiGroup": "rbac.authorization.k8s.io",
-        "kind": "ClusterRole",
-        "name": "trigger-shop-web",
-    }
-    assert binding["subjects"] == [
+        assert o["metadata"]["ownerReferences"] == [
+            {
+                "apiVersion": "triggers.kubectl-trigger.dev/v1alpha1",
+                "kind": "Trigger",
+                "name": "web",
+                "uid": "uid-1",
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ]
+    assert objs[2]["subjects"] == [
         {"kind": "ServiceAccount", "name": "trigger-web", "namespace": "shop"}
     ]
+
+
+def test_a_cluster_trigger_s_objects_are_all_owned_by_it() -> None:
+    inp = _input(
+        ref=CLUSTER,
+        home="kubectl-trigger-system",
+        rules=CLUSTER_RULES,
+        owner=render.Owner("web", "uid-2", "ClusterTrigger"),
+    )
+    objs = render.derived_objects(inp)
+    assert _refs(objs) == [
+        ("ServiceAccount", "kubectl-trigger-system", "clustertrigger-web"),
+        ("Role", "kubectl-trigger-system", "clustertrigger-web"),
+        ("RoleBinding", "kubectl-trigger-system", "clustertrigger-web"),
+        ("Role", "other", "clustertrigger-web"),
+        ("RoleBinding", "other", "clustertrigger-web"),
+        ("ClusterRole", None, "clustertrigger-web"),
+        ("ClusterRoleBinding", None, "clustertrigger-web"),
+        ("Deployment", "kubectl-trigger-system", "clustertrigger-web"),
+    ]
+    for o in objs:
+        assert o["metadata"]["labels"] == CLUSTER.labels()
+        (owner,) = o["metadata"]["ownerReferences"]
+        assert (owner["kind"], owner["name"], owner["uid"]) == ("ClusterTrigger", "web", "uid-2")
+    assert objs[6]["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": "clustertrigger-web",
+    }
+    assert objs[6]["subjects"] == [
+        {
+            "kind": "ServiceAccount",
+            "name": "clustertrigger-web",
+            "namespace": "kubectl-trigger-system",
+        }
+    ]
+    env = {e["name"]: e for e in objs[-1]["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["TRIGGER_KIND"]["value"] == "ClusterTrigger"
+
+
+def test_the_pod_template_carries_the_rendered_spec() -> None:
+    spec = {**SPEC, "actions": [{"log": {"message": "cost $(HOME) $$ {{ .object }}"}}]}
+    dep = render.deployment(_input(spec=spec, spec_digest="abc", generation=7))
+    env = {e["name"]: e for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]}
+    # every "$" doubled: the kubelet's $(VAR) expansion gives back the spec as rendered
+    text = env["TRIGGER_SPEC"]["value"].replace("$$", "$")
+    assert json.loads(text) == spec
+    assert "$$(HOME)" in env["TRIGGER_SPEC"]["value"]
+    assert env["TRIGGER_SPEC_DIGEST"]["value"] == "abc"
+    assert env["TRIGGER_GENERATION"]["value"] == "7"
+    assert env["TRIGGER_KIND"]["value"] == "Trigger"
+    offline = render.deployment(_input())
+    env = {e["name"]: e for e in offline["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["TRIGGER_GENERATION"]["value"] == ""  # unknown before the Trigger exists
 
 
 def test_no_owner_references_offline() -> None:
@@ -140,22 +188,33 @@ def test_trigger_object_keeps_user_spec_and_adds_annotations() -> None:
     user = {
         "apiVersion": "triggers.kubectl-trigger.dev/v1alpha1",
         "kind": "Trigger",
-        "metadata": {"name": "web", "uid": "x", "resourceVersion": "5", "labels": {"a": "b"}},
+        "metadata": {
+            "name": "web",
+            "uid": "x",
+            "resourceVersion": "5",
+            "labels": {"a": "b"},
+            "annotations": {naming.ANNOTATION_EXPANDED_SPEC: "{}"},  # from an older version
+        },
         "spec": {"source": SPEC["source"], "actions": [{"use": {"name": "t"}}]},
         "status": {"counters": {}},
     }
-    obj = render.trigger_object(user, "shop", SPEC)
+    obj = render.trigger_object(user, TRIGGER, SPEC)
     assert obj["spec"] == user["spec"]
     assert "status" not in obj
     assert obj["metadata"]["labels"] == {"a": "b"}
+    assert obj["metadata"]["namespace"] == "shop"
     assert "uid" not in obj["metadata"] and "resourceVersion" not in obj["metadata"]
     ann = obj["metadata"]["annotations"]
     assert ann[naming.ANNOTATION_SOURCE] == "ConfigMap"
     assert ann[naming.ANNOTATION_ACTIONS] == "log"
-    assert json.loads(ann[naming.ANNOTATION_EXPANDED_SPEC]) == SPEC
-    # no TriggerTemplate use: no expanded-spec annotation
-    plain = render.trigger_object({**user, "spec": SPEC}, "shop", SPEC)
-    assert naming.ANNOTATION_EXPANDED_SPEC not in plain["metadata"]["annotations"]
+    # the expansion travels in the pod template only: an older annotation is dropped
+    assert naming.ANNOTATION_EXPANDED_SPEC not in ann
+    cluster = render.trigger_object({**user, "kind": "ClusterTrigger"}, CLUSTER, SPEC)
+    assert cluster["kind"] == "ClusterTrigger"
+    assert "namespace" not in cluster["metadata"]
+    assert cluster["metadata"]["annotations"][naming.ANNOTATION_SOURCE] == (
+        "ConfigMap (all namespaces)"
+    )
 
 
 def test_summaries() -> None:

@@ -1,0 +1,104 @@
+"""The ``SpecInSync`` condition: does the Trigger still hold the spec its runner runs?
+
+The runner runs the spec rendered into its pod template and never a later edit
+of the Trigger object (``runner.rendered``). When someone changes the Trigger by
+other means (kubectl edit or patch, a controller), nothing new runs; this says
+so in the Trigger's status and with one Warning Event, and tells how to render
+the change: ``kubectl trigger apply -f``. The object is read at start and then
+every ``RUNNER_SYNC_SECONDS`` (default 30): one GET, the runner already holds
+``get`` on its own Trigger.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from runner import API_VERSION
+from runner.rendered import Rendered
+from runner.spec.model import TriggerConfig
+
+CONDITION = "SpecInSync"
+IN_SYNC = "RenderedSpecRunning"
+EDITED = "SpecChangedOutsidePlugin"
+DEFAULT_INTERVAL = 30.0
+
+
+class SpecSync:
+    """Compares the live Trigger with the rendered spec and reports the outcome."""
+
+    def __init__(
+        self,
+        client: Any,
+        config: TriggerConfig,
+        rendered: Rendered,
+        status: Any,  # runner.status.StatusWriter
+        events: Any,  # runner.k8s_events.EventRecorder
+        log: logging.Logger,
+        interval: float | None = None,
+    ) -> None:
+        self.client = client
+        self.config = config
+        self.rendered = rendered
+        self.status = status
+        self.events = events
+        self.log = log
+        env = os.environ.get("RUNNER_SYNC_SECONDS", "")
+        self.interval = interval or (float(env) if env else DEFAULT_INTERVAL)
+        self._last: bool | None = None
+
+    def observe(self, live: Mapping[str, Any]) -> bool:
+        """Report whether ``live`` (the Trigger as read now) matches what runs."""
+        ok = self.rendered.in_sync(live)
+        if ok:
+            self.status.set_condition(
+                CONDITION,
+                True,
+                IN_SYNC,
+                "the runner runs the spec of generation "
+                f"{self.rendered.generation or (live.get('metadata') or {}).get('generation')}",
+            )
+        else:
+            message = self._message(live)
+            self.status.set_condition(CONDITION, False, EDITED, message)
+            if self._last is not False:
+                from runner.k8s_events import WARNING
+
+                self.log.warning("%s", message)
+                self.events.record(WARNING, EDITED, message)
+        self._last = ok
+        return ok
+
+    def _message(self, live: Mapping[str, Any]) -> str:
+        generation = (live.get("metadata") or {}).get("generation")
+        kind = self.config.kind
+        return (
+            f"the {kind}'s spec (generation {generation}) is not the one its runner was "
+            f"rendered from (generation {self.rendered.generation or 'unknown'}): it was "
+            "changed without kubectl trigger; the runner keeps running the rendered spec. "
+            f"Run kubectl trigger apply -f <file> to render and run the new spec"
+        )
+
+    def check(self) -> None:
+        """Read the Trigger once and report."""
+        from runner.kube.errors import ApiError, ConnectionFailed
+
+        info = self.client.resource(API_VERSION, self.config.kind)
+        namespace = None if self.config.cluster_scoped else self.config.namespace
+        try:
+            live = self.client.get(info, self.config.name, namespace=namespace)
+        except (ApiError, ConnectionFailed, OSError) as exc:
+            self.log.debug("spec sync check skipped: %s", exc)
+            return
+        self.observe(live)
+
+    def run(self, stop: threading.Event) -> None:
+        """Check every ``interval`` seconds until ``stop`` is set."""
+        while not stop.wait(self.interval):
+            try:
+                self.check()
+            except Exception as exc:  # a check must never stop the runner
+                self.log.warning("spec sync check failed: %s", exc)
