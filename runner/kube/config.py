@@ -256,22 +256,22 @@ def _read_merged(path: str | None) -> _Merged:
             text = Path(file).read_text(encoding="utf-8")
         except FileNotFoundError:
             if path:
-                raise ConfigError(f"kubeconfig {file} (from --kubeconfig) does not exist") from None
+                raise ConfigError(f"{file} (from --kubeconfig) does not exist") from None
             continue
         except (OSError, UnicodeDecodeError) as e:
             why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-            raise ConfigError(f"cannot read kubeconfig {file}: {why}") from None
+            raise ConfigError(f"cannot read {file}: {why}") from None
         merged.found.append(file)
         try:
             doc = yaml.safe_load(text)
         except yaml.YAMLError as e:
             where = getattr(e, "problem_mark", None)
             at = f" (line {where.line + 1})" if where is not None else ""
-            raise ConfigError(f"kubeconfig {file} is not valid YAML{at}") from None
+            raise ConfigError(f"{file} is not valid YAML{at}") from None
         if doc is None:
             continue  # an empty file is an empty config, as in kubectl
         if not isinstance(doc, Mapping):
-            raise ConfigError(f"kubeconfig {file} is not a mapping")
+            raise ConfigError(f"{file} is not a mapping")
         _merge_file(merged, doc, file)
     return merged
 
@@ -286,18 +286,18 @@ def _merge_file(merged: _Merged, doc: Mapping[str, Any], file: str) -> None:
     for section, body_key in _SECTION_BODY.items():
         items = doc.get(section) or []
         if not isinstance(items, list):
-            raise ConfigError(f"kubeconfig {file}: {section} must be a list")
+            raise ConfigError(f"{file}: {section} must be a list")
         seen: set[str] = set()
         for i, item in enumerate(items):
             if not isinstance(item, Mapping) or not item.get("name"):
-                raise ConfigError(f"kubeconfig {file}: {section}[{i}] has no name")
+                raise ConfigError(f"{file}: {section}[{i}] has no name")
             name = str(item["name"])
             if name in seen:
-                raise ConfigError(f'kubeconfig {file}: {section} lists "{name}" twice')
+                raise ConfigError(f'{file}: {section} lists "{name}" twice')
             seen.add(name)
             body = item.get(body_key) or {}
             if not isinstance(body, Mapping):
-                raise ConfigError(f"kubeconfig {file}: {section}[{i}].{body_key} must be a mapping")
+                raise ConfigError(f"{file}: {section}[{i}].{body_key} must be a mapping")
             merged.sections[section].setdefault(name, _Entry(body, base_dir))
 
 
@@ -387,7 +387,7 @@ def _select(merged: _Merged, context: str | None) -> ClientConfig:
     """The ClientConfig of one context of merged kubeconfig files, checked as kubectl checks it."""
     if not merged.found:
         raise ConfigError(
-            f"no kubeconfig found (looked for {', '.join(merged.paths)}) and not running in a "
+            f"none found (looked for {', '.join(merged.paths)}) and not running in a "
             "cluster; pass --kubeconfig or set KUBECONFIG"
         )
     files = merged.files
