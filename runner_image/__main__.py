@@ -32,10 +32,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="build the runner layer again even when cached (the base stays cached)",
     )
+    parser.add_argument(
+        "--repo",
+        type=Path,
+        default=recipe.REPO_ROOT,
+        help="the checkout whose runner/ goes into the image (default: this one)",
+    )
     args = parser.parse_args(argv)
     began = time.monotonic()
     try:
-        image = build.ensure_image(rebuild_runner=args.rebuild_runner)
+        image = build.ensure_image(args.repo, rebuild_runner=args.rebuild_runner)
         archive = None if args.no_archive else build.docker_archive(image, args.archive)
     except (build.ImageBuildError, SandboxError) as exc:
         print(f"make image failed: {exc}", file=sys.stderr)
