@@ -30,6 +30,7 @@ from __future__ import annotations
 import calendar
 import datetime
 import difflib
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -240,6 +241,17 @@ def _time_zone_name_problem(name: str) -> str | None:
     return None
 
 
+@functools.cache
+def _known_zones() -> frozenset[str]:
+    """Every zone name installed (read once: walking the database takes a while)."""
+    import zoneinfo
+
+    try:
+        return frozenset(zoneinfo.available_timezones())
+    except OSError:  # pragma: no cover - no tz database at all
+        return frozenset()
+
+
 def load_time_zone(name: str, field: str = "") -> ZoneInfo:
     """The IANA time zone ``name`` (CronJob's timeZone rules); raises SpecError at ``field``."""
     if not isinstance(name, str) or not name:
@@ -255,10 +267,7 @@ def load_time_zone(name: str, field: str = "") -> ZoneInfo:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         pass
-    try:
-        known = zoneinfo.available_timezones()
-    except OSError:  # pragma: no cover - no tz database at all
-        known = set()
+    known = _known_zones()
     if not known:
         raise SpecError(
             field,
