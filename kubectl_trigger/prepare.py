@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kubectl_trigger import naming, rbac, render
-from kubectl_trigger.errors import BadInput, PluginError, translated
+from kubectl_trigger.errors import BadInput, CrdMissing, PluginError, translated
 from kubectl_trigger.inputs import Document
 from runner import API_GROUP, API_VERSION
 from runner.rendered import spec_digest
@@ -123,6 +123,8 @@ def discovery_resolver(client: KubeClient) -> rbac.Resolver:
                 info = client.resource(api_version, base)
         except PluginError as e:
             if isinstance(e.__cause__, kube_errors.NotFound):
+                if api_version == API_VERSION:  # the plugin's own kinds: install never ran
+                    raise CrdMissing() from e
                 raise UnknownKind(api_version, base, getattr(e.__cause__, "hint", "")) from e
             raise
         if sub and info.subresources and sub not in info.subresources:
