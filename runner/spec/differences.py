@@ -62,6 +62,30 @@ DIFFERENCES: tuple[Difference, ...] = (
                "a negative duration (-1s) is refused where the spec wants a length of time "
                "(-0 is zero and taken); Go's ParseDuration takes it",
                "a negative delay, timeout or window has no meaning"),
+    Difference("jsonpath-one-expression", "jsonpath",
+               "a path is one {...} expression: the braces may be left out (.a.b is read as "
+               "{.a.b}, where kubectl -o jsonpath prints the text .a.b as is) and whitespace "
+               "around them is ignored; kubectl text templates ({range}/{end}, several {...} "
+               "blocks, text beside them) are refused",
+               "a filter compares the values one path selects; text around them would only "
+               "change what is compared, and .a.b is how kubectl's custom-columns, sort-by "
+               "and wait --for=jsonpath write a path"),
+    Difference("jsonpath-refused-constructs", "jsonpath",
+               "paths kubectl parses but that print a constant or fail whenever they select "
+               "something are refused: a bare word ({.a b}, [?(@.x==Ready)]), a constant "
+               "outside a filter ({.a 1}), a slice step of 0 or less ([::-1]), a filter "
+               "operator other than == != < <= > >= ([?(@.x=1)]), and a \\x80-\\xff escape "
+               "(a string that is not UTF-8)",
+               "each is a typo (an unquoted string, = for ==) or cannot work; refusing it at "
+               "validate time says what to write instead of a filter that never matches"),
+    Difference("jsonpath-runtime-errors", "jsonpath",
+               "where kubectl stops with an error while evaluating a path ([0] on an empty "
+               "list, an index out of range, [*] or a filter on a map or a string, comparing "
+               "a string with a number, an integer with a decimal, or null), the path selects "
+               "nothing: comparisons are false (counted in filter_missing_paths_total), "
+               "exists: false holds",
+               "the same object in a later state (a condition added, a list filled) is fine; "
+               "an event stream cannot stop on one object the way kubectl get stops"),
 )
 # fmt: on
 
@@ -106,9 +130,38 @@ def dst_meeting(schedule: Any, start: datetime.datetime, days: int = 400) -> dat
     return None
 
 
+def _paths(raw: Any, field: str) -> list[tuple[str, str]]:
+    """(field, path text) of every filter item under ``raw``, through all/any/not groups."""
+    if isinstance(raw, dict):
+        found = [(f"{field}.path", raw["path"])] if isinstance(raw.get("path"), str) else []
+        for group in ("all", "any", "not"):
+            if group in raw:
+                found += _paths(raw[group], f"{field}.{group}")
+        return found
+    if isinstance(raw, (list, tuple)):
+        return [hit for i, item in enumerate(raw) for hit in _paths(item, f"{field}[{i}]")]
+    return []
+
+
+def _jsonpath_without_braces(config: Any) -> list[str]:
+    from runner.spec.jsonpath import without_braces
+
+    changed = getattr(config.source, "changed", ()) or ()
+    paths = [(f"spec.source.resource.changed[{i}]", p.source) for i, p in enumerate(changed)]
+    paths += _paths(list(getattr(config, "filter_specs", ()) or ()), "spec.filters")
+    return [
+        f"{field}: {text!r} has no braces: the runner reads it as {{{text.strip()}}}, "
+        "where kubectl -o jsonpath would print the text itself (deliberate difference "
+        "jsonpath-one-expression, see docs/spec.md)"
+        for field, text in paths
+        if without_braces(text)
+    ]
+
+
 #: difference id -> detector: the warnings for a parsed TriggerConfig that uses it
 DETECTORS: dict[str, Callable[[Any], list[str]]] = {
     "cron-dst": _cron_dst,
+    "jsonpath-one-expression": _jsonpath_without_braces,
 }
 
 

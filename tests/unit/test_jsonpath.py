@@ -10,6 +10,7 @@ from runner.spec.errors import SpecError
 from runner.spec.jsonpath import (
     ONE_EXPRESSION,
     REFUSED_CONSTRUCTS,
+    RUNTIME_ERRORS,
     JsonPath,
     JsonPathError,
     compile_path,
@@ -328,3 +329,47 @@ def test_without_braces() -> None:
 )
 def test_render_value_like_kubectl(value: Any, text: str) -> None:
     assert render_value(value) == text
+
+
+def resource_trigger(filters: list[Any], changed: list[str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "triggers.kubectl-trigger.dev/v1alpha1",
+        "kind": "Trigger",
+        "metadata": {"name": "t", "namespace": "shop"},
+        "spec": {
+            "source": {
+                "resource": {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "events": ["update"],
+                    "changed": changed,
+                }
+            },
+            "filters": filters,
+            "actions": [{"log": {"message": "x"}}],
+        },
+    }
+
+
+def test_validate_warns_about_paths_without_braces() -> None:
+    from runner.spec.differences import BY_ID, spec_warnings
+    from runner.spec.parse import parse_trigger
+
+    spec = resource_trigger(
+        [
+            {"path": ".data.a", "exists": True},
+            {"any": [{"path": "{.data.b}", "exists": True}, {"not": {"path": ".x", "equals": 1}}]},
+        ],
+        ["{.data}", ".metadata.labels"],
+    )
+    warnings = spec_warnings(parse_trigger(spec))
+    assert [w.split(":")[0] for w in warnings] == [
+        "spec.source.resource.changed[1]",
+        "spec.filters[0].path",
+        "spec.filters[1].any[1].not.path",
+    ]
+    assert "reads it as {.data.a}" in warnings[1]
+    assert "jsonpath-one-expression" in warnings[1]
+    assert {ONE_EXPRESSION, REFUSED_CONSTRUCTS, RUNTIME_ERRORS} <= set(BY_ID)
+    braced = resource_trigger([{"path": "{.data.a}", "exists": True}], ["{.data}"])
+    assert spec_warnings(parse_trigger(braced)) == []
