@@ -2,8 +2,9 @@
 
 The spec is validated and its TriggerTemplate uses expanded exactly as for
 ``create``; the expanded Trigger is written to a temporary file and this
-process becomes ``python -m runner --file ... --kubeconfig ...`` with the
-user's own credentials (not the least-privilege ServiceAccount).
+process becomes ``python -m runner --file ...`` with the user's own
+credentials (not the least-privilege ServiceAccount), found the same way the
+plugin found them.
 """
 
 from __future__ import annotations
@@ -54,17 +55,20 @@ def run(
     fd, path = tempfile.mkstemp(prefix=f"trigger-{trig.name}-", suffix=".json")
     with os.fdopen(fd, "w") as f:
         json.dump(body, f)
-    config = (
-        kubeconfig
-        or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
-        or str(Path.home() / ".kube" / "config")
-    )
-    argv = [sys.executable, "-m", "runner", "--file", path, "--kubeconfig", config]
+    # The runner loads kubeconfig with the same code as the plugin, so it finds the same
+    # cluster: from --kubeconfig, else from the whole $KUBECONFIG list it inherits. Only
+    # ~/.kube/config is named, since a runner in a pod would prefer the pod's ServiceAccount.
+    argv = [sys.executable, "-m", "runner", "--file", path]
+    if kubeconfig:
+        argv += ["--kubeconfig", kubeconfig]
+    elif sess.config.source != "in-cluster" and not os.environ.get("KUBECONFIG"):
+        argv += ["--kubeconfig", str(Path.home() / ".kube" / "config")]
     argv += ["--metrics-address", metrics_address]
     if context:
         argv += ["--context", context]
     if print_command:
-        print(shlex.join(argv))
+        listed = os.environ.get("KUBECONFIG") if not kubeconfig else None
+        print((f"KUBECONFIG={shlex.quote(listed)} " if listed else "") + shlex.join(argv))
         return
     sys.stdout.flush()
     os.execv(sys.executable, argv)

@@ -267,9 +267,11 @@ def test_run_prints_the_runner_command(cluster: Cluster, namespace: str) -> None
         "--print-command",
         input=trigger_yaml("web", SPEC),
     ).stdout
-    argv = out.split()
+    # the runner reads the same (whole) KUBECONFIG list the plugin read
+    env, *argv = out.split()
+    assert env == f"KUBECONFIG={cluster.kubeconfig}"
     assert argv[1:4] == ["-m", "runner", "--file"]
-    assert argv[5:] == ["--kubeconfig", cluster.kubeconfig, "--metrics-address", "127.0.0.1:0"]
+    assert argv[5:] == ["--metrics-address", "127.0.0.1:0"]
     body = json.loads(Path(argv[4]).read_text())
     assert (body["metadata"]["name"], body["metadata"]["namespace"]) == ("web", namespace)
     assert body["spec"] == SPEC
