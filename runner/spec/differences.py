@@ -37,7 +37,8 @@ DIFFERENCES: tuple[Difference, ...] = (
                "at a daylight-saving change, a time skipped by the gap fires once at the end of "
                "the gap, and a time repeated by the overlap fires once (twice when the hour "
                "field is a wildcard); CronJob skips the run in a gap, fires twice in an overlap "
-               "and, in zones that change at midnight, can fire on the wrong day",
+               "and, in zones that change at midnight or by half an hour, can fire on the "
+               "wrong day or miss the next run",
                "a daily job still runs every day, once, and an hourly job keeps its rhythm"),
     Difference("cron-every-under-1s", "cron",
                "@every with a period under one second (@every 0s, @every -1h) is refused; "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 
 from runner.spec.cron import parse_cron
 from runner.spec.differences import BY_ID, DETECTORS, DIFFERENCES, dst_meeting, spec_warnings
@@ -26,6 +27,12 @@ def test_table_entries_are_unique_and_explained() -> None:
     for diff in DIFFERENCES:
         assert diff.id and diff.area and len(diff.what) > 20 and len(diff.why) > 20
     assert set(DETECTORS) <= set(BY_ID)
+
+
+def test_every_difference_is_documented_in_the_spec_reference() -> None:
+    spec = (Path(__file__).resolve().parents[2] / "docs" / "spec.md").read_text()
+    section = spec.split("## Conformance and deliberate differences", 1)[1]
+    assert [d.id for d in DIFFERENCES if f"| `{d.id}` |" not in section] == []
 
 
 def test_a_schedule_meeting_a_dst_change_is_warned_about() -> None:
