@@ -19,6 +19,7 @@ import secrets
 import signal
 import ssl
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ import yaml
 
 from tests.conftest import Cluster
 from tests.e2e.connect_proxy import ConnectProxy
-from tests.e2e.plugin_support import GROUP, plugin_argv, trigger_yaml
+from tests.e2e.plugin_support import GROUP, REPO, plugin_argv, trigger_yaml
 
 TRIGGERS = f"triggers.{GROUP}"
 SPEC = {
@@ -262,6 +263,33 @@ def test_bad_input_fails_in_both_with_one_clear_line(setup: Setup) -> None:
         assert len(p.stderr.strip().splitlines()) == 1, p.stderr
 
 
+def test_runner_reports_kubeconfig_errors_in_one_line(setup: Setup) -> None:
+    """``python -m runner`` goes through the same loader; a bad kubeconfig is no traceback."""
+    good = setup.simple("runner-good", setup.ns_a)
+    malformed = setup.tmp / "runner-malformed"
+    malformed.write_text("users: [\n")
+    cases = [
+        (("--kubeconfig", str(setup.tmp / "absent")), "(from --kubeconfig) does not exist"),
+        (("--kubeconfig", good, "--context", "nope"), 'context "nope" not found'),
+        (("--kubeconfig", str(malformed)), "is not valid YAML"),
+    ]
+    env = setup.env(LOG_FORMAT="text")
+    for flags, message in cases:
+        proc = subprocess.run(
+            [sys.executable, "-m", "runner", *flags, "--trigger", f"{setup.ns_a}/x"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=REPO,
+            check=False,
+        )
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 1, out
+        assert "Traceback" not in out and message in out, out
+        assert len(out.strip().splitlines()) == 1, out
+
+
 def test_insecure_skip_tls_verify_with_a_ca_is_refused_by_both(setup: Setup) -> None:
     path = setup.simple("insecure-ca", setup.ns_a, **{"insecure-skip-tls-verify": True})
     k, p = setup.both(setup.env(KUBECONFIG=path))
@@ -322,9 +350,14 @@ def test_proxy_url_with_credentials_https_and_socks5(setup: Setup) -> None:
         through_proxy(setup, proxy, setup.env(KUBECONFIG=path), target)
         assert all(t.authorized for t in proxy.seen())
         wrong = setup.simple(
-            "proxy-wrong", setup.ns_a, server=server, **{"proxy-url": proxy.url(user="alice:no")}
+            "proxy-wrong",
+            setup.ns_a,
+            server=server,
+            **{"proxy-url": proxy.url(user="alice:wrong-pass")},
         )
-        setup.both(setup.env(KUBECONFIG=wrong))  # 407: both fail
+        _, p = setup.both(setup.env(KUBECONFIG=wrong))  # 407: both fail
+        assert f"proxy http://127.0.0.1:{proxy.port} refused CONNECT" in p.stderr
+        assert "407" in p.stderr and "wrong-pass" not in p.stderr
     # an https:// proxy: TLS to the proxy (checked against the cluster's CA, as Go does)
     pki = setup.cluster.state_dir / "pki"
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
