@@ -1,7 +1,12 @@
 """Helpers for the runner's end-to-end tests: a real ``python -m runner`` and what it did.
 
 The runner runs as a real subprocess (``python -m runner --trigger NS/NAME``)
-with the test cluster's admin kubeconfig and JSON logs. Its action runs are
+inside the runner image this checkout builds (runner_image: its rootfs, read-only,
+as user 65532, host network), with the test cluster's admin kubeconfig and JSON
+logs. So every runner test exercises what a cluster would pull. The one thing the
+harness adds to the image is PyYAML, mounted read-only beside the kubeconfig: the
+runner reads a kubeconfig (YAML) only outside a cluster, and the image, made for
+pods, leaves PyYAML out. Its action runs are
 read back from its own log lines (``action ... ran for``, with ``event``,
 ``key`` and ``rv`` fields), so tests can count exact (event, object,
 resourceVersion) triples; its counters come from ``/metrics``.
@@ -9,11 +14,11 @@ resourceVersion) triples; its counters come from ``/metrics``.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -22,7 +27,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from runner_image import build as image_build
+from runner_image.sandbox import Rootfs, SandboxedProcess
 from tests.conftest import Cluster
 from tests.polling import wait_for
 
@@ -34,7 +42,7 @@ LOG_ACTION = {"log": {"message": "{{ .event }} {{ .object.metadata.name }}"}}
 
 
 def runner_env() -> dict[str, str]:
-    """The runner's environment: JSON logs, a free metrics port, this checkout importable."""
+    """A host runner's environment: JSON logs, a free metrics port, this checkout importable."""
     return {
         **os.environ,
         "RUNNER_METRICS_ADDRESS": "127.0.0.1:0",
@@ -43,12 +51,71 @@ def runner_env() -> dict[str, str]:
     }
 
 
-class Runner:
-    """One ``python -m runner`` subprocess and what it logged."""
+#: Where the harness mounts its files inside the sandbox (a private tmpfs).
+SANDBOX_KUBECONFIG = "/tmp/kt-e2e/kubeconfig"
+SANDBOX_SITE = "/tmp/kt-e2e/site"
 
-    def __init__(self, cluster: Cluster, namespace: str, name: str, log_dir: Path) -> None:
+
+def image_rootfs() -> Rootfs:
+    """The runner image for this checkout's runner/ (cached by content; rebuilt if it changed)."""
+    return image_build.ensure_image().rootfs
+
+
+def image_env() -> dict[str, str]:
+    """The environment inside the image: JSON logs, a free metrics port, PyYAML importable."""
+    return {
+        "RUNNER_METRICS_ADDRESS": "127.0.0.1:0",
+        "LOG_FORMAT": "json",
+        "PYTHONPATH": SANDBOX_SITE,
+    }
+
+
+def self_contained_kubeconfig(source: str, dest: Path) -> Path:
+    """``source`` with its certificate and key files inlined (the sandbox sees no host paths)."""
+    doc = yaml.safe_load(Path(source).read_text())
+    inline = {
+        "certificate-authority": "certificate-authority-data",
+        "client-certificate": "client-certificate-data",
+        "client-key": "client-key-data",
+    }
+    for section, body in (("clusters", "cluster"), ("users", "user")):
+        for item in doc.get(section) or []:
+            fields = item.get(body) or {}
+            for path_key, data_key in inline.items():
+                if path_key in fields:
+                    data = Path(fields.pop(path_key)).read_bytes()
+                    fields[data_key] = base64.b64encode(data).decode()
+    dest.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return dest
+
+
+def start_in_image(
+    args: list[str], kubeconfig: str, workdir: Path, **popen: Any
+) -> subprocess.Popen[bytes]:
+    """``python -m runner --kubeconfig K ARGS`` in the runner image; signals reach the runner."""
+    flat = self_contained_kubeconfig(kubeconfig, workdir / "kubeconfig.inlined")
+    binds = [
+        (flat, SANDBOX_KUBECONFIG),
+        (Path(yaml.__file__).parent, f"{SANDBOX_SITE}/yaml"),
+    ]
+    command = ["python", "-m", "runner", "--kubeconfig", SANDBOX_KUBECONFIG, *args]
+    return SandboxedProcess(image_rootfs(), command, image_env(), binds=binds, **popen)
+
+
+class Runner:
+    """One ``python -m runner`` subprocess, run from the runner image, and what it logged."""
+
+    def __init__(
+        self, cluster: Cluster, namespace: str, name: str, log_dir: Path, kind: str = "Trigger"
+    ) -> None:
         self.cluster = cluster
         self.ref = f"{namespace}/{name}"
+        # a ClusterTrigger: by name, with ``namespace`` as its home (Secrets, Events)
+        self.target = (
+            ["--trigger", self.ref]
+            if kind == "Trigger"
+            else ["--cluster-trigger", name, "--home-namespace", namespace]
+        )
         self.log_dir = log_dir
         self.proc: subprocess.Popen[bytes] | None = None
         self.runs = 0
@@ -57,22 +124,13 @@ class Runner:
     def start(self) -> Runner:
         self.runs += 1
         self.log_path = self.log_dir / f"runner-{self.runs}.log"
-        env = runner_env()
         with open(self.log_path, "wb") as out:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "runner",
-                    "--kubeconfig",
-                    self.cluster.kubeconfig,
-                    "--trigger",
-                    self.ref,
-                ],
+            self.proc = start_in_image(
+                self.target,
+                self.cluster.kubeconfig,
+                self.log_dir,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env=env,
-                cwd=REPO,
             )
         return self
 
@@ -150,7 +208,12 @@ def make_trigger(
 
 
 def status(cluster: Cluster, namespace: str, name: str) -> dict[str, Any]:
-    trig = cluster.get_json("trigger", name, "-n", namespace)
+    """The status of Trigger ``namespace/name``, else of ClusterTrigger ``name``."""
+    proc = cluster.kubectl("get", "trigger", name, "-n", namespace, "-o", "json", check=False)
+    if proc.returncode == 0:
+        trig = json.loads(proc.stdout)
+    else:
+        trig = cluster.get_json("clustertrigger", name)
     return dict(trig.get("status") or {})
 
 

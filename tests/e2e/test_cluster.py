@@ -259,3 +259,83 @@ def test_pod_emulator_runs_a_pod_with_its_in_cluster_identity(
     cluster.kubectl("delete", "pod", "maker", "-n", namespace, "--timeout=30s")
     assert not processes.record_alive(record)
     assert cluster.kubectl("get", "pod", "maker", "-n", namespace, check=False).returncode != 0
+
+
+IMAGE_PROBE = """
+import json, os, ssl, urllib.request
+sa = "/var/run/secrets/kubernetes.io/serviceaccount"
+lines = open("/proc/self/status").read().splitlines()
+status = dict(line.split(":\\t", 1) for line in lines if ":\\t" in line)
+try:
+    open("/app/runner/x", "w")
+    writable = True
+except OSError:
+    writable = False
+url = "https://%s:%s/apis/authentication.k8s.io/v1/selfsubjectreviews" % (
+    os.environ["KUBERNETES_SERVICE_HOST"], os.environ["KUBERNETES_SERVICE_PORT"])
+body = json.dumps({"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})
+request = urllib.request.Request(url, body.encode(), method="POST", headers={
+    "Authorization": "Bearer " + open(sa + "/token").read(),
+    "Content-Type": "application/json"})
+context = ssl.create_default_context(cafile=sa + "/ca.crt")
+review = json.load(urllib.request.urlopen(request, context=context))
+print(json.dumps({
+    "uid": os.getuid(), "cap_eff": int(status["CapEff"], 16), "app_writable": writable,
+    "namespace": open(sa + "/namespace").read(), "hostname": os.uname().nodename,
+    "user": review["status"]["userInfo"]["username"], "greeting": os.environ["GREETING"],
+    "kubeconfig": os.environ.get("KUBECONFIG"), "python": os.path.realpath("/usr/bin/python"),
+}))
+"""
+
+
+def test_runner_image_pods_run_from_the_image_rootfs(cluster: Cluster, namespace: str) -> None:
+    """A runner-image pod runs inside the image this checkout builds: read-only, as 65532,
+    no capabilities, its ServiceAccount token where Kubernetes mounts it."""
+    from runner_image import build, recipe
+
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "probe", "namespace": namespace},
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [
+                {
+                    "name": "main",
+                    "image": "ghcr.io/kubectl-trigger/runner:0.1.0",
+                    "command": ["python", "-c", IMAGE_PROBE],
+                    "env": [{"name": "GREETING", "value": "hi"}],
+                }
+            ],
+        },
+    }
+    cluster.kubectl("create", "-f", "-", input=json.dumps(pod))
+
+    def finished() -> dict[str, Any] | None:
+        got = cluster.get_json("pod", "probe", "-n", namespace)
+        return got if got.get("status", {}).get("phase") in ("Succeeded", "Failed") else None
+
+    final = wait_for(finished, 60, "the probe pod to finish")
+    logs = cluster.kubectl("logs", "probe", "-n", namespace).stdout
+    assert final["status"]["phase"] == "Succeeded", logs
+    seen = json.loads(logs.strip().splitlines()[-1])
+    assert seen == {
+        "uid": 65532,
+        "cap_eff": 0,
+        "app_writable": False,
+        "namespace": namespace,
+        "hostname": "probe",
+        "user": f"system:serviceaccount:{namespace}:default",
+        "greeting": "hi",
+        "kubeconfig": None,
+        "python": "/usr/bin/python3.11",
+    }
+    # the imageID names the digest of a build of this checkout (runner/ may change meanwhile)
+    (status,) = final["status"]["containerStatuses"]
+    repository, digest = status["imageID"].split("@")
+    assert repository == "ghcr.io/kubectl-trigger/runner"
+    built = [
+        build.manifest_digest(layout, recipe.version())
+        for layout in build.cache_dir().glob("runner-*/oci")
+    ]
+    assert digest in built
