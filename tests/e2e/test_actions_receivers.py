@@ -483,3 +483,23 @@ def _evil_event() -> Event:
     obj = dict(ev.object or {})
     obj["metadata"] = {**obj["metadata"], "name": "web\r\nBcc: evil@example.com"}
     return Event("update", "shop/web", obj, "43")
+
+
+def test_smtp_reply_text_stays_out_of_the_error(caplog: pytest.LogCaptureFixture) -> None:
+    """A server that quotes what it got: the error keeps the codes, the debug log is scrubbed."""
+    from runner import redact
+
+    recorder = SmtpRecorder()
+    redact.register(TOKEN)
+    try:
+        for port in smtp_server(recorder):
+            raw = {**MAIL, "smtp": {"host": "127.0.0.1", "port": port, "security": "none"}}
+            recorder.data_reply = f"554 5.7.1 rejected: your key {TOKEN} is revoked"
+            with caplog.at_level(logging.DEBUG, logger="test.actions"):
+                error = fail("email", raw)
+            assert str(error) == f"mail via 127.0.0.1:{port} failed: 554 5.7.1"
+            [debug] = [r.getMessage() for r in caplog.records if r.name == "test.actions"]
+            replied = "5.7.1 rejected: your key [redacted] is revoked"
+            assert debug == f"mail via 127.0.0.1:{port}: the server replied {replied}"
+    finally:
+        redact.REGISTRY.clear()
