@@ -18,6 +18,7 @@ from runner import API_GROUP
 Obj = dict[str, Any]
 RBAC_API = "rbac.authorization.k8s.io/v1"
 AGGREGATE = "rbac.authorization.k8s.io/aggregate-to-"
+ADMIN_ROLE = "kubectl-trigger-admin"
 EDIT_ROLE = "kubectl-trigger-edit"
 VIEW_ROLE = "kubectl-trigger-view"
 READ = ["get", "list", "watch"]
@@ -59,8 +60,26 @@ def _role(name: str, verbs: list[str], aggregate_to: tuple[str, ...]) -> Obj:
 
 
 def aggregated_roles() -> list[Obj]:
-    """Triggers and TriggerTemplates for the built-in namespace roles (no ClusterTriggers)."""
+    """Triggers and TriggerTemplates for the built-in namespace roles (no ClusterTriggers).
+
+    Only ``admin`` also writes a Trigger's status: creating a Trigger binds its runner
+    a Role that writes it, and RBAC lets nobody grant what they do not hold. (``edit``
+    cannot create Roles, so it cannot create runners either.)
+    """
+    status_writer = {
+        "apiVersion": RBAC_API,
+        "kind": "ClusterRole",
+        "metadata": {"name": ADMIN_ROLE, "labels": {**_LABELS, f"{AGGREGATE}admin": "true"}},
+        "rules": [
+            {
+                "apiGroups": [API_GROUP],
+                "resources": ["triggers/status"],
+                "verbs": ["get", "update", "patch"],
+            }
+        ],
+    }
     return [
+        status_writer,
         _role(EDIT_ROLE, READ + WRITE, ("admin", "edit")),
         _role(VIEW_ROLE, READ, ("view",)),
     ]

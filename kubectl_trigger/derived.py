@@ -9,6 +9,7 @@ list cluster-wide, the search falls back to the namespaces given.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +47,12 @@ def find(
     for kind in kinds:
         info = session.known(kind)
         scopes: list[str | None] = [None]
+        if not info.namespaced and not ref.cluster_scoped:
+            # a Trigger has none (only objects made by older versions); a namespace
+            # admin may not list them, and need not
+            with contextlib.suppress(ClusterUnavailable):
+                found += _list(client, info, None, selector, kind)
+            continue
         if info.namespaced:
             try:
                 found += _list(client, info, None, selector, kind)

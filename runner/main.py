@@ -67,7 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--cluster-trigger",
         metavar="NAME",
-        help="the ClusterTrigger to run (Secrets and Events in TRIGGER_NAMESPACE)",
+        help="the ClusterTrigger to run",
+    )
+    parser.add_argument(
+        "--home-namespace",
+        metavar="NS",
+        default=os.environ.get("TRIGGER_NAMESPACE") or None,
+        help="a ClusterTrigger's namespace for its Secrets, Events and TriggerTemplates "
+        "(default: TRIGGER_NAMESPACE; in a pod, the pod's)",
     )
     parser.add_argument(
         "--file",
@@ -136,9 +143,11 @@ def _run(args: argparse.Namespace, log: Any) -> int:
     from runner.spec.parse import parse_trigger
     from runner.spec.scope import reach_errors
 
-    home = str((trigger.get("metadata") or {}).get("namespace") or _home_namespace())
+    home = str(
+        (trigger.get("metadata") or {}).get("namespace") or args.home_namespace or _home_namespace()
+    )
     try:
-        obj = trigger if rendered is not None else effective_trigger(trigger, client)
+        obj = trigger if rendered is not None else effective_trigger(trigger, client, home)
         config = parse_trigger(obj, default_namespace=home)
     except (SpecErrors, SpecError) as exc:
         _report_invalid(client, trigger, write_status, exc, log)
@@ -306,7 +315,7 @@ def _read_file(path: str) -> dict[str, Any]:
     return data
 
 
-def effective_trigger(trigger: dict[str, Any], client: Any) -> dict[str, Any]:
+def effective_trigger(trigger: dict[str, Any], client: Any, home: str = "") -> dict[str, Any]:
     """The Trigger with the spec to run, TriggerTemplate ``use`` entries expanded.
 
     Only for the development modes: a runner the plugin deployed runs its rendered
@@ -325,7 +334,7 @@ def effective_trigger(trigger: dict[str, Any], client: Any) -> dict[str, Any]:
     templates = client.resource(API_VERSION, "TriggerTemplate")
     meta = trigger.get("metadata") or {}
     namespace = (meta.get("namespace") if trigger.get("kind") != "ClusterTrigger" else None) or (
-        _home_namespace()
+        home or _home_namespace()
     )
 
     def fetch(name: str) -> dict[str, Any]:

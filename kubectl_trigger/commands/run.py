@@ -70,5 +70,7 @@ def run(
         listed = os.environ.get("KUBECONFIG") if not kubeconfig else None
         print((f"KUBECONFIG={shlex.quote(listed)} " if listed else "") + shlex.join(argv))
         return
+    if trig.ref.cluster_scoped:  # its Secrets and Events: the controlled namespace
+        os.environ["TRIGGER_NAMESPACE"] = trig.home
     sys.stdout.flush()
     os.execv(sys.executable, argv)

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import Cluster
 from tests.e2e.plugin_support import (  # noqa: F401 - fixture
@@ -160,43 +161,68 @@ def test_apply_rolls_only_on_change(cluster: Cluster, namespace: str) -> None:
     wait_for(new_pod, 60, "a runner pod with the new spec hash")
 
 
+def _cluster_trigger(cluster: Cluster, verb: str, name: str, spec: dict) -> str:
+    text = yaml.safe_dump(
+        {
+            "apiVersion": "triggers.kubectl-trigger.dev/v1alpha1",
+            "kind": "ClusterTrigger",
+            "metadata": {"name": name},
+            "spec": spec,
+        }
+    )
+    return plugin(cluster, verb, "-f", "-", "--image", FAKE_IMAGE, input=text).stdout
+
+
+def _cluster_labelled(cluster: Cluster, kinds: str, name: str) -> list[dict]:
+    selector = f"triggers.kubectl-trigger.dev/clustertrigger={name}"
+    return list(cluster.get_json(kinds, "-A", "-l", selector)["items"])
+
+
 def test_apply_prunes_rbac_no_longer_needed(cluster: Cluster, namespace: str) -> None:
+    name = f"prune-{namespace}"[:60]
     wide = {
         "source": {"resource": {"apiVersion": "v1", "kind": "ConfigMap", "namespaces": ["*"]}},
         "actions": [{"log": {"message": "x"}}],
     }
-    submit(cluster, "create", namespace, "web", wide)
-    assert labelled(cluster, "clusterroles,clusterrolebindings", namespace, "web")
-    narrow = {**wide, "source": {"resource": {"apiVersion": "v1", "kind": "ConfigMap"}}}
-    out = submit(cluster, "apply", namespace, "web", narrow).stdout
-    assert f"clusterrole.rbac.authorization.k8s.io/trigger-{namespace}-web pruned" in out
-    assert labelled(cluster, "clusterroles,clusterrolebindings", namespace, "web") == []
-    plugin(cluster, "delete", "web", "-n", namespace)
+    _cluster_trigger(cluster, "create", name, wide)
+    assert _cluster_labelled(cluster, "clusterroles,clusterrolebindings", name)
+    narrow = {
+        **wide,
+        "source": {
+            "resource": {"apiVersion": "v1", "kind": "ConfigMap", "namespaces": [namespace]}
+        },
+    }
+    out = _cluster_trigger(cluster, "apply", name, narrow)
+    assert f"clusterrole.rbac.authorization.k8s.io/clustertrigger-{name} pruned" in out
+    assert _cluster_labelled(cluster, "clusterroles,clusterrolebindings", name) == []
+    assert [
+        r["metadata"]["namespace"] for r in _cluster_labelled(cluster, "roles", name)
+    ] == sorted(["kubectl-trigger-system", namespace])
+    plugin(cluster, "delete", f"clustertrigger/{name}")
 
 
 def test_delete_removes_everything(cluster: Cluster, namespace: str) -> None:
+    name = f"del-{namespace}"[:60]
     wide = {
         "source": {"resource": {"apiVersion": "v1", "kind": "ConfigMap", "namespaces": ["*"]}},
         "actions": [{"log": {"message": "x"}}],
     }
-    submit(cluster, "create", namespace, "web", wide)
-    wait_for(lambda: running_pod(cluster, namespace, "web"), 60, "the runner pod Running")
-    assert (
-        len(labelled(cluster, f"{DERIVED},clusterroles,clusterrolebindings", namespace, "web")) == 6
-    )  # SA, Role+Binding (own Trigger), ClusterRole+Binding, Deployment
-    proc = plugin(cluster, "delete", "web", "-n", namespace)
-    assert proc.stdout == "trigger.triggers.kubectl-trigger.dev/web deleted\n"
-    assert get_or_none(cluster, "trigger", "web", "-n", namespace) is None
-    assert (
-        labelled(
-            cluster,
-            f"{DERIVED},clusterroles,clusterrolebindings,replicasets,pods",
-            namespace,
-            "web",
-        )
-        == []
+    _cluster_trigger(cluster, "create", name, wide)
+    wait_for(
+        lambda: any(
+            p["status"].get("phase") == "Running" for p in _cluster_labelled(cluster, "pods", name)
+        ),
+        60,
+        "the runner pod Running",
     )
-    again = plugin(cluster, "delete", "web", "-n", namespace, check=False)
+    every = f"{DERIVED},clusterroles,clusterrolebindings"
+    # SA, Role+Binding (its Events, in the controlled namespace), ClusterRole+Binding, Deployment
+    assert len(_cluster_labelled(cluster, every, name)) == 6
+    proc = plugin(cluster, "delete", "clustertrigger", name)
+    assert proc.stdout == f"clustertrigger.triggers.kubectl-trigger.dev/{name} deleted\n"
+    assert get_or_none(cluster, "clustertrigger", name) is None
+    assert _cluster_labelled(cluster, f"{every},replicasets,pods", name) == []
+    again = plugin(cluster, "delete", "clustertrigger", name, check=False)
     assert again.returncode == 3
 
 

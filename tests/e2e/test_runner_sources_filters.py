@@ -95,10 +95,10 @@ class Runners:
         self.tmp_path = tmp_path
         self.started: list[Runner] = []
 
-    def start(self, namespace: str, name: str) -> Runner:
+    def start(self, namespace: str, name: str, kind: str = "Trigger") -> Runner:
         log_dir = self.tmp_path / f"{namespace}-{name}"
         log_dir.mkdir()
-        runner = Runner(self.cluster, namespace, name, log_dir).start()
+        runner = Runner(self.cluster, namespace, name, log_dir, kind).start()
         self.started.append(runner)
         return runner
 
@@ -177,8 +177,9 @@ def write_trigger(
     source: dict[str, Any],
     filters: list[Any] | None = None,
     options: dict[str, Any] | None = None,
+    kind: str = "Trigger",
 ) -> None:
-    """A Trigger whose one action logs the event and the object."""
+    """A Trigger (or ClusterTrigger: ``namespace`` unused) whose one action logs the event."""
     spec: dict[str, Any] = {
         "source": source,
         "actions": [{"log": {"message": "{{ .event }} {{ .object.metadata.name }} {{ .time }}"}}],
@@ -189,8 +190,8 @@ def write_trigger(
         spec["options"] = options
     body = {
         "apiVersion": API_VERSION,
-        "kind": "Trigger",
-        "metadata": {"name": name, "namespace": namespace},
+        "kind": kind,
+        "metadata": {"name": name} | ({"namespace": namespace} if kind == "Trigger" else {}),
         "spec": spec,
     }
     cluster.kubectl("create", "-f", "-", input=json.dumps(body))
@@ -412,10 +413,19 @@ def test_namespace_modes_one_list_and_all(
     a = ns
     b, c, d = more_namespaces
     mine = {a, b, c, d}
+    # other namespaces are a ClusterTrigger's (cluster-scoped: names unique to this test)
+    some_name, every_name = f"{a}-some", f"{a}-every"
     write_trigger(crd, a, "one", configmaps(events=["create"]))  # default: the Trigger's own
-    write_trigger(crd, a, "some", configmaps(events=["create"], namespaces=[b, c]))
-    write_trigger(crd, a, "every", configmaps(events=["create"], namespaces=["*"]))
-    one, some, every = (runners.start(a, n) for n in ("one", "some", "every"))
+    cluster_kind = "ClusterTrigger"
+    write_trigger(
+        crd, a, some_name, configmaps(events=["create"], namespaces=[b, c]), kind=cluster_kind
+    )
+    write_trigger(
+        crd, a, every_name, configmaps(events=["create"], namespaces=["*"]), kind=cluster_kind
+    )
+    one = runners.start(a, "one")
+    some = runners.start(a, some_name, cluster_kind)
+    every = runners.start(a, every_name, cluster_kind)
     for runner in (one, some, every):
         runner.wait_ready()
 
@@ -432,7 +442,7 @@ def test_namespace_modes_one_list_and_all(
     settle_fired(some, created(b, c), "the listed namespaces")
     assert mine_only(every) == created(a, b, c, d)
     # one checkpoint stream per watched namespace, or "*" for all of them
-    for name, streams in (("one", {a}), ("some", {b, c}), ("every", {"*"})):
+    for name, streams in (("one", {a}), (some_name, {b, c}), (every_name, {"*"})):
         deadline = time.monotonic() + 15
         while (got := checkpoint_streams(crd, a, name)) != streams:
             assert time.monotonic() < deadline, f"checkpoint streams of {name}: {got}"

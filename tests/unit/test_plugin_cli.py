@@ -186,16 +186,18 @@ def test_install_dry_run_client_prints_the_crds() -> None:
         ("CustomResourceDefinition", "clustertriggers.triggers.kubectl-trigger.dev"),
         ("CustomResourceDefinition", "triggertemplates.triggers.kubectl-trigger.dev"),
         ("Namespace", "kubectl-trigger-system"),
+        ("ClusterRole", "kubectl-trigger-admin"),
         ("ClusterRole", "kubectl-trigger-edit"),
         ("ClusterRole", "kubectl-trigger-view"),
     ]
     annotations = docs[1]["metadata"]["annotations"]
     assert annotations["triggers.kubectl-trigger.dev/system-namespace"] == "kubectl-trigger-system"
     assert docs[1]["spec"]["scope"] == "Cluster"
-    labels = docs[4]["metadata"]["labels"]
+    assert set(docs[4]["metadata"]["labels"]) >= {"rbac.authorization.k8s.io/aggregate-to-admin"}
+    labels = docs[5]["metadata"]["labels"]
     assert labels["rbac.authorization.k8s.io/aggregate-to-edit"] == "true"
     assert labels["rbac.authorization.k8s.io/aggregate-to-admin"] == "true"
-    assert "rbac.authorization.k8s.io/aggregate-to-view" in docs[5]["metadata"]["labels"]
+    assert "rbac.authorization.k8s.io/aggregate-to-view" in docs[6]["metadata"]["labels"]
     # ClusterTriggers are aggregated into no built-in role
     for role in docs[4:]:
         assert all("clustertriggers" not in r["resources"] for r in role["rules"])
