@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 # Go is preinstalled at /usr/local/go on our machines; devcluster.build needs it.
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: venv binaries test demo cluster-up cluster-down lint crd image lock
+.PHONY: venv binaries test demo cluster-up cluster-down lint crd image lock zipapp krew tools
 
 # Versions come from the lock (constraints.txt, written by `make lock`), the set CI tests
 # and the image and zipapp ship.
@@ -59,3 +59,17 @@ crd: venv
 # minute). Same cut-off date as the current lock unless REFRESH=1 (newer releases).
 lock:
 	$(PYTHON) hack/lock.py $(if $(REFRESH),--refresh)
+
+# The plugin as one executable file with its dependencies at the locked versions
+# (dist/kubectl-trigger.pyz; hack/plugin_zipapp.py).
+zipapp: venv
+	$(PY) hack/plugin_zipapp.py
+
+# The krew archive (the zipapp as kubectl-trigger, kubectl_complete-trigger, LICENSE) in dist/
+# and krew-plugin.yaml with its sha256. Run it after changing the plugin or the runner.
+krew: venv
+	$(PY) hack/krew_manifest.py
+
+# krew, validate-krew-manifest and actionlint from the Go module proxy (cached; hack/tools.py).
+tools: venv
+	$(PY) hack/tools.py

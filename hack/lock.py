@@ -62,13 +62,14 @@ def find_python(version: str) -> str | None:
         candidates += sorted(str(p / "bin/python3") for p in pyenv.glob(f"{version}.*"))
     for candidate in candidates:
         probe = subprocess.run(
-            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2], sys.executable)"],
             capture_output=True,
             text=True,
             check=False,
         )
-        if probe.returncode == 0 and probe.stdout.strip() == version:
-            return candidate
+        found_version, _, executable = probe.stdout.strip().partition(" ")
+        if probe.returncode == 0 and found_version == version:
+            return executable  # the interpreter itself, not a shim that needs pyenv on PATH
     return None
 
 
