@@ -13,6 +13,7 @@ reference wraps them at 32 bits).
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from runner.spec.errors import SpecError
@@ -41,6 +42,12 @@ _FIX = "write a number with an optional suffix, e.g. 2, 100m, 500Mi, 1.5Gi, 1e3"
 _DIGITS = "0123456789"
 _SUFFIX_CHARS = "eEinumkKMGTP"
 _INT64_MAX = (1 << 63) - 1
+
+
+#: sign, leading zeros, whole digits, fraction digits, suffix: a subset of what _split reads
+_PLAIN = re.compile(
+    r"([+-]?)(0*)([0-9]*)(?:\.([0-9]*))?(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?[0-9]+)?"
+)
 
 
 class _Bad(Exception):
@@ -108,13 +115,18 @@ def _split(text: str) -> tuple[bool, str, str, bool, str]:
 
 
 def _parse(text: str) -> Decimal:
-    from decimal import ROUND_UP, Decimal, localcontext
+    from decimal import Decimal
 
     if not text:
         raise _Bad("empty")
     if text == "0":
         return Decimal(0)
-    negative, whole, fraction, any_digit, suffix = _split(text)
+    plain = _PLAIN.fullmatch(text)
+    if plain and (plain[2] or plain[3] or plain[4]):  # the usual shapes, read in one go
+        negative, whole, fraction, any_digit = plain[1] == "-", plain[3], plain[4] or "", True
+        suffix = plain[5] or ""
+    else:
+        negative, whole, fraction, any_digit, suffix = _split(text)
     binary = suffix in BINARY_SUFFIXES
     if suffix in DECIMAL_SUFFIXES:
         exponent = DECIMAL_SUFFIXES[suffix]
@@ -134,8 +146,14 @@ def _parse(text: str) -> Decimal:
         fast = not fraction and 15 - len(whole or "0") - exponent * 3 // 10 - 1 >= 0
     else:
         fast = 18 - len(digits) >= 0 and exponent - len(fraction) >= -9
-    if not fast and not any_digit:
+    if fast:  # exact without rounding or a cap: the common case, kept cheap
+        if binary:
+            return Decimal((-1 if negative else 1) * (int(whole or "0") << exponent))
+        return Decimal(f"{'-' if negative else ''}{digits}E{exponent - len(fraction)}")
+    if not any_digit:
         raise _Bad("no digits")
+    from decimal import ROUND_UP, localcontext
+
     with localcontext() as ctx:
         ctx.prec = len(digits) + 2 * MAX_EXPONENT + 64  # every operation below is exact
         ctx.Emax, ctx.Emin = 10 * MAX_EXPONENT + len(digits), -10 * MAX_EXPONENT - len(digits)
