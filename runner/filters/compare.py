@@ -18,7 +18,14 @@ from runner.spec.jsonpath import JsonPath, render_value
 
 
 def _scalar(operand: Any, field: str) -> str:
-    """The operand as text; only strings, numbers and booleans can be compared."""
+    """The operand as text; only strings, numbers and booleans can be compared.
+
+    A whole number written as a decimal (``3.0``, ``1000000.0``) is taken as the
+    integer it is: the API server sends such a value as an integer, which kubectl
+    prints as ``1000000`` where it would print the decimal as ``1e+06``.
+    """
+    if isinstance(operand, float) and operand.is_integer() and abs(operand) < 2**63:
+        operand = int(operand)
     if isinstance(operand, (str, bool, int, float)):
         return render_value(operand)
     if operand is None:

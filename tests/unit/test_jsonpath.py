@@ -373,3 +373,26 @@ def test_validate_warns_about_paths_without_braces() -> None:
     assert {ONE_EXPRESSION, REFUSED_CONSTRUCTS, RUNTIME_ERRORS} <= set(BY_ID)
     braced = resource_trigger([{"path": "{.data.a}", "exists": True}], ["{.data}"])
     assert spec_warnings(parse_trigger(braced)) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "operand", "holds"),
+    [
+        (None, "null", True),  # kubectl prints null
+        (None, "", False),
+        ({"a": 3.0}, '{"a":3}', True),
+        ({"h": "<a&b>"}, '{"h":"\\u003ca\\u0026b\\u003e"}', True),
+        (123456789.5, "1.234567895e+08", True),
+        (123456789.5, 123456789.5, True),  # a number operand prints the same way
+        (1000000, 1000000.0, True),  # a whole decimal operand is the integer the server sends
+        (1000000, "1e+06", False),
+        (3, "3", True),
+    ],
+)
+def test_filters_compare_values_as_kubectl_prints_them(
+    value: Any, operand: Any, holds: bool
+) -> None:
+    from runner.filters import compile_filter, matches
+
+    predicate = compile_filter({"path": "{.v}", "equals": operand}, "spec.filters[0]")
+    assert matches(predicate, {"v": value}) is holds
