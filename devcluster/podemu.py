@@ -133,8 +133,7 @@ class EmulatedContainer:
                 env,
                 binds=binds,
                 hostname=pod["metadata"]["name"],
-                die_with_parent=False,  # like a kubelet's, containers outlive an emulator crash
-                **pipes,
+                **pipes,  # no die-with-parent: like a kubelet's, containers outlive its crash
             )
             # the sandboxed process leads its own process group: stop() signals it, not bwrap
             leader = boxed.child_pid or boxed.pid

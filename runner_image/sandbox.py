@@ -147,7 +147,7 @@ class SandboxedProcess(subprocess.Popen[bytes]):
         *,
         binds: Iterable[tuple[Path, str]] = (),
         hostname: str | None = None,
-        die_with_parent: bool = True,
+        die_with_parent: bool = False,
         **popen: Any,
     ) -> None:
         read_end, write_end = os.pipe()
