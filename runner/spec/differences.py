@@ -102,8 +102,9 @@ def _cron_dst(config: Any) -> list[str]:
         return []
     return [
         f"spec.source.cron.schedule: {schedule.text!r} in {schedule.time_zone} meets a "
-        f"daylight-saving change on {hit.isoformat()}: {BY_ID['cron-dst'].what} "
-        "(deliberate difference cron-dst, see docs/spec.md)"
+        f"daylight-saving change on {hit.isoformat()}; there the runner fires a skipped time "
+        "once when the gap ends and a repeated time once, where a CronJob would skip or repeat "
+        "it (deliberate difference cron-dst, see docs/spec.md)"
     ]
 
 

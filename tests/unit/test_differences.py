@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import subprocess
+import sys
 from pathlib import Path
 
 from runner.spec.cron import parse_cron
@@ -62,3 +64,25 @@ def test_dst_meeting_finds_gap_and_overlap_days() -> None:
         2026, 11, 1
     )
     assert dst_meeting(parse_cron("30 2 * * *", "UTC"), start) is None
+
+
+def test_validate_prints_the_warning_and_exits_zero(tmp_path: Path) -> None:
+    spec = tmp_path / "nightly.yaml"
+    spec.write_text(
+        "apiVersion: triggers.kubectl-trigger.dev/v1alpha1\n"
+        "kind: Trigger\n"
+        "metadata: {name: nightly, namespace: shop}\n"
+        "spec:\n"
+        "  source: {cron: {schedule: '30 2 * * *', timeZone: Europe/Berlin}}\n"
+        "  actions: [{log: {message: tick}}]\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "kubectl_trigger", "validate", "--offline", "-f", str(spec)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Trigger shop/nightly is valid" in proc.stdout
+    assert "deliberate difference cron-dst" in " ".join(proc.stderr.split())
