@@ -259,6 +259,7 @@ class JsonPathError(SpecError):
 
 class _ParseError(Exception):
     def __init__(self, message: str, at: int, fix: str = _FIX, difference: str = "") -> None:
+        """``at``: 0-based position in the parsed text, or -1 when no column applies."""
         super().__init__(message)
         self.message = message
         self.at = at
@@ -617,7 +618,7 @@ def compile_path(text: str, field: str = "") -> JsonPath:
         raise SpecError(field, f"a JSONPath must be a string, got {type(text).__name__}", _FIX)
     nodes = _parse_path(text, field)
     try:
-        _check(nodes, text, path_level=True)
+        _check(nodes, path_level=True)
     except _ParseError as exc:
         raise JsonPathError(
             field, f"{exc.message} in {_q(text)}", exc.fix, exc.difference
@@ -664,7 +665,7 @@ def _parse_path(text: str, field: str) -> list[Any]:
     return actions[0]
 
 
-def _check(nodes: Any, text: str, path_level: bool) -> None:
+def _check(nodes: Any, path_level: bool) -> None:
     """Refuse what kubectl parses but cannot mean a path (see the module docstring)."""
     for i, node in enumerate(nodes):
         if isinstance(node, _Word):
@@ -672,7 +673,7 @@ def _check(nodes: Any, text: str, path_level: bool) -> None:
         if isinstance(node, _Literal) and path_level:
             raise _ParseError(
                 f"the constant {render_value(node.value)!r} is not a step of a path",
-                0,
+                -1,
                 "a path selects from the object, e.g. {.a.b}; constants go on the right of a"
                 ' filter comparison, [?(@.type=="Ready")]',
                 REFUSED_CONSTRUCTS,
@@ -680,48 +681,48 @@ def _check(nodes: Any, text: str, path_level: bool) -> None:
         if isinstance(node, _Array) and node.step is not None and node.step <= 0:
             raise _ParseError(
                 f"a slice step of {node.step} (kubectl fails on it for any non-empty list)",
-                0,
+                -1,
                 "use a step of 1 or more; kubectl cannot reverse a list",
                 REFUSED_CONSTRUCTS,
             )
         if isinstance(node, _Union):
             for member in node.members:
-                _check(member, text, path_level)
+                _check(member, path_level)
         if isinstance(node, _Filter):
             if node.op == "=":
                 raise _ParseError(
                     "use '==' to compare, not '=' (kubectl fails on '=')",
-                    0,
+                    -1,
                     'e.g. [?(@.type=="Ready")]',
                     REFUSED_CONSTRUCTS,
                 )
             if node.op not in _COMPARE and node.op != "exists":
                 raise _ParseError(
                     f"unknown comparison {node.op!r} in a filter (kubectl fails on it)",
-                    0,
+                    -1,
                     "use ==, !=, <, <=, > or >=",
                     REFUSED_CONSTRUCTS,
                 )
-            _check(node.left, text, path_level=False)
-            _check(node.right, text, path_level=False)
+            _check(node.left, path_level=False)
+            _check(node.right, path_level=False)
 
 
 def _word_error(word: str, path_level: bool, first: bool) -> _ParseError:
     """A bare word: kubectl parses it (as a template keyword) and fails when it runs."""
     if word in ("range", "end"):
         return _ParseError(
-            f"{{{word}}} is a kubectl template keyword, not a path", 0, _FIX, ONE_EXPRESSION
+            f"{{{word}}} is a kubectl template keyword, not a path", -1, _FIX, ONE_EXPRESSION
         )
     if not path_level:
         return _ParseError(
             f"expected a quoted string or a number to compare with, found {word!r}",
-            0,
+            -1,
             f'quote it: [?(@.type=="{word}")]',
             REFUSED_CONSTRUCTS,
         )
     return _ParseError(
         f"{word!r} is not a key: a key follows a dot",
-        0,
+        -1,
         f"start the path with '.', e.g. {{.{word}...}}"
         if first
         else "write {.a.b}; a space or dot inside a key takes a backslash: {.a.my\\ key}",

@@ -87,6 +87,17 @@ SHOP = {
     "name": "text",
 }
 
+ANNOTATED = {
+    "metadata": {
+        "name": "web",
+        "annotations": {
+            "kubernetes.io/name": "shop",
+            "kubernetes.io/part-of": "<a&b>",
+            "kubernetes": {"io/name": "nested"},
+        },
+    }
+}
+
 #: kubectl's documented examples and the reference's own test classes, rewritten
 HAND_PICKED: list[tuple[str, Any]] = [
     ("{.kind}", NODES),
@@ -184,6 +195,11 @@ HAND_PICKED: list[tuple[str, Any]] = [
     ("{.a[?(@.x=='\\xff')]}", SHOP),
     ("{.a[x]}", SHOP),
     ("{.a\t}", SHOP),
+    ("{.metadata.annotations.kubernetes\\.io/name}", ANNOTATED),
+    ("{.metadata.annotations['kubernetes\\.io/name', 'kubernetes\\.io/part-of']}", ANNOTATED),
+    ("{.metadata.annotations['kubernetes.io/name']}", ANNOTATED),
+    ("{.metadata.annotations.*}", ANNOTATED),
+    ("{.metadata}", ANNOTATED),
     ("{[?(@<5)]}", [2, 6, 3, 7]),
     ("{[1,3,4]}", [0, 1, 2, 3, 4]),
     ("{..}", [1, 2, 3]),
