@@ -18,6 +18,7 @@ while no line arrives.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import sys
 import threading
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from runner.kube.client import KubeClient
+    from runner.kube.client import ByteStream, KubeClient
 
 Pod = Mapping[str, Any]
 #: How often the runner's pods are checked while following.
@@ -211,7 +212,7 @@ class Follow:
                 if ended and same and newer is not None and newer.running:
                     return None, last  # the connection ended, not the container: resume
         finally:
-            stream.close()
+            _wake(stream)  # the reader thread closes it
 
     def _print(self, line: str, last: str) -> str:
         stamp, text = split_stamp(line)
@@ -227,8 +228,8 @@ def _out(stream: Any, text: str) -> None:
     stream.flush()
 
 
-def _pump(stream: Iterable[bytes], out: queue.Queue[str | None]) -> None:
-    """Read the stream into ``out`` line by line; ``None`` marks its end (or a break)."""
+def _pump(stream: ByteStream, out: queue.Queue[str | None]) -> None:
+    """Read the stream into ``out`` line by line, then close it; ``None`` marks its end."""
     lines = Lines()
     try:
         for chunk in stream:
@@ -236,9 +237,26 @@ def _pump(stream: Iterable[bytes], out: queue.Queue[str | None]) -> None:
                 out.put(line)
         for line in lines.flush():
             out.put(line)
-    except Exception:  # a broken or closed stream ends it; the follower decides what next
+    except Exception:  # a broken or shut stream ends it; the follower decides what next
         pass
+    finally:
+        stream.close()
     out.put(None)
+
+
+def _wake(stream: ByteStream) -> None:
+    """End a stream another thread is blocked reading: shut its socket down.
+
+    Closing it from here would wait for that read (the buffered reader's lock),
+    which a quiet followed log may never finish; a shutdown wakes the reader,
+    which then closes the stream itself. Without a socket to shut (the stream
+    already ended) there is nothing to do.
+    """
+    response = getattr(stream, "_response", None)
+    shutdown = getattr(response, "shutdown", None)
+    if callable(shutdown):
+        with contextlib.suppress(OSError):
+            shutdown()
 
 
 def _drain(arrived: queue.Queue[str | None]) -> list[str]:
