@@ -136,6 +136,7 @@ class KubeClient:
                         tls=tls_context(settings),
                         server_hostname=settings.get("server_hostname"),
                         proxy=self.config.proxy,
+                        extra_headers=self.config.impersonate,
                         maxsize=self._max_connections,
                     )
                 else:
@@ -143,6 +144,7 @@ class KubeClient:
                         self._host,
                         self._port,
                         proxy=self.config.proxy,
+                        extra_headers=self.config.impersonate,
                         maxsize=self._max_connections,
                     )
                 self._pool_key = key

@@ -79,6 +79,8 @@ class ClientConfig:
     tls_server_name: str | None = None
     #: the proxy every connection goes through (kubeconfig proxy-url, else HTTPS_PROXY...)
     proxy: Proxy | None = None
+    #: Impersonate-* headers from the user's ``as``, ``as-uid``, ``as-groups``, ``as-user-extra``
+    impersonate: tuple[tuple[str, str], ...] = ()
     namespace: str = DEFAULT_NAMESPACE
     context: str | None = None
     #: where this came from ("in-cluster" or the kubeconfig file list), for messages
@@ -103,7 +105,9 @@ class ClientConfig:
             f"ClientConfig(server={self.server!r}, context={self.context!r}, "
             f"namespace={self.namespace!r}, auth={self.auth_kind!r}, ca={ca!r}, "
             f"insecure_skip_tls_verify={self.insecure_skip_tls_verify}, "
-            f"proxy={self.proxy.address if self.proxy else None!r}, source={self.source!r})"
+            f"proxy={self.proxy.address if self.proxy else None!r}, "
+            f"impersonate={dict(self.impersonate).get('Impersonate-User')!r}, "
+            f"source={self.source!r})"
         )
 
 
@@ -330,6 +334,40 @@ def _proxy(cluster: Mapping[str, Any], where: str, server: str) -> Proxy | None:
         raise ConfigError(f"{where}: invalid proxy-url: {e}") from None
 
 
+#: bytes allowed as-is in an HTTP header name (RFC 7230 tchar); others are %-escaped
+_TOKEN_CHARS = frozenset(
+    b"!#$&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
+
+
+def _impersonation(user: Mapping[str, Any], where: str) -> tuple[tuple[str, str], ...]:
+    """The Impersonate-* headers kubectl sends for a user with ``as`` (act-as) fields."""
+    name = str(user.get("as") or "")
+    uid = str(user.get("as-uid") or "")
+    groups = user.get("as-groups") or []
+    extra = user.get("as-user-extra") or {}
+    if not isinstance(groups, list) or not isinstance(extra, Mapping):
+        raise ConfigError(f"{where}: as-groups must be a list and as-user-extra a mapping")
+    if not name:
+        if uid or groups or extra:
+            raise ConfigError(
+                f"{where} sets as-uid, as-groups or as-user-extra without as (the user to "
+                "impersonate); kubectl refuses this too"
+            )
+        return ()
+    headers = [("Impersonate-User", name)]
+    if uid:
+        headers.append(("Impersonate-Uid", uid))
+    headers += [("Impersonate-Group", str(g)) for g in groups]
+    for key, values in extra.items():
+        escaped = "".join(
+            chr(b) if b in _TOKEN_CHARS else f"%{b:02X}" for b in str(key).encode("utf-8")
+        )
+        for value in values if isinstance(values, list) else [values]:
+            headers.append((f"Impersonate-Extra-{escaped}", str(value)))
+    return tuple(headers)
+
+
 def _resolve(base_dir: Path, value: Any) -> str | None:
     """A path from a kubeconfig, made absolute against the file that mentioned it."""
     if not value:
@@ -438,6 +476,13 @@ def _select(merged: _Merged, context: str | None) -> ClientConfig:
             f"{where_user} uses an auth-provider plugin, which is not supported; "
             "use an exec credential plugin instead"
         )
+    if (user.get("client-certificate") or user.get("client-certificate-data")) and not (
+        user.get("client-key") or user.get("client-key-data")
+    ):
+        raise ConfigError(
+            f"{where_user} has a client certificate but no client-key or client-key-data"
+        )
+    impersonate = _impersonation(user, where_user)
     exec_spec = user.get("exec")
     if exec_spec is not None and not isinstance(exec_spec, Mapping):
         raise ConfigError(f"{where_user}.exec must be a mapping")
@@ -463,6 +508,7 @@ def _select(merged: _Merged, context: str | None) -> ClientConfig:
         insecure_skip_tls_verify=insecure,
         tls_server_name=str(cluster["tls-server-name"]) if cluster.get("tls-server-name") else None,
         proxy=proxy,
+        impersonate=impersonate,
         namespace=str(ctx.get("namespace") or DEFAULT_NAMESPACE),
         context=name,
         source=files,

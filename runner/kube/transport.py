@@ -21,7 +21,7 @@ import select
 import socket
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, ItemsView, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -62,6 +62,28 @@ class _Connection(http.client.HTTPConnection):
         self.sock = self._dial(self.timeout)
 
 
+class _Headers(Mapping[str, str]):
+    """Request headers in which a name may repeat: ``http.client`` sends each ``items()`` pair."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self._pairs = pairs
+
+    def __getitem__(self, name: str) -> str:
+        for key, value in self._pairs:
+            if key.lower() == name.lower():
+                return value
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return (key for key, _ in self._pairs)
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    def items(self) -> ItemsView[str, str]:
+        return self._pairs  # type: ignore[return-value]
+
+
 def _tcp(host: str, port: int, timeout: float | None) -> socket.socket:
     sock = socket.create_connection((host, port), timeout)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -100,6 +122,7 @@ class ConnectionPool:
         tls: ssl.SSLContext | None = None,
         server_hostname: str | None = None,
         proxy: Proxy | None = None,
+        extra_headers: Sequence[tuple[str, str]] = (),
         maxsize: int = 8,
     ) -> None:
         self.host = host
@@ -111,15 +134,16 @@ class ConnectionPool:
         self._idle: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
         self._closed = False
+        # headers on every request, a name possibly repeated (Impersonate-Group)
+        self._extra_headers = list(extra_headers)
         # plain http through an http(s) proxy: absolute URLs to the proxy, as Go sends them
         self._url_prefix = ""
-        self._proxy_headers: dict[str, str] = {}
         if proxy is not None and tls is None and proxy.scheme != "socks5":
             hostport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             self._url_prefix = f"http://{hostport}"
             auth = proxy.basic_authorization()
             if auth:
-                self._proxy_headers["Proxy-Authorization"] = auth
+                self._extra_headers.append(("Proxy-Authorization", auth))
 
     def request(
         self,
@@ -142,10 +166,11 @@ class ConnectionPool:
                 conn.connect()
             assert conn.sock is not None
             conn.sock.settimeout(timeout.read)
-            if self._url_prefix:
-                url = self._url_prefix + url
-                headers = {**headers, **self._proxy_headers}
-            conn.request(method, url, body=body, headers=headers)
+            url = self._url_prefix + url
+            sent: Mapping[str, str] = headers
+            if self._extra_headers:
+                sent = _Headers([*headers.items(), *self._extra_headers])
+            conn.request(method, url, body=body, headers=sent)
             # kept: http.client forgets the socket when the server closes after this answer
             sock = conn.sock
             raw = conn.getresponse()

@@ -308,6 +308,22 @@ def test_insecure_skip_tls_verify_with_a_ca_is_refused_by_both(setup: Setup) -> 
     assert k.names == (setup.ns_a,)
 
 
+def test_impersonation_from_the_kubeconfig(setup: Setup) -> None:
+    """A user entry's ``as`` fields: both act as that user (and groups) or are refused alike."""
+    nobody = setup.simple("as-nobody", setup.ns_a)
+    doc = yaml.safe_load(Path(nobody).read_text())
+    doc["users"][0]["user"]["as"] = "jane@example.com"
+    Path(nobody).write_text(yaml.safe_dump(doc))
+    k, p = setup.both(setup.env(KUBECONFIG=nobody))
+    assert 'User "jane@example.com" cannot list' in k.stderr
+    assert 'User "jane@example.com" cannot list' in p.stderr
+    # repeated headers: the second group is the one that grants the rights
+    doc["users"][0]["user"]["as-groups"] = ["developers", "system:masters"]
+    Path(nobody).write_text(yaml.safe_dump(doc))
+    k, _ = setup.both(setup.env(KUBECONFIG=nobody))
+    assert k.names == (setup.ns_a,)
+
+
 # --- proxies ---------------------------------------------------------------------------
 
 

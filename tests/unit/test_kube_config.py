@@ -492,6 +492,40 @@ def test_kubectl_order_kubeconfig_first_then_in_cluster(
     assert load_kubectl_config().source == "in-cluster"
 
 
+def test_impersonation_fields_become_headers(tmp_path: Path) -> None:
+    doc = basic_doc()
+    doc["users"][0]["user"].update(
+        {
+            "as": "jane",
+            "as-uid": "1234",
+            "as-groups": ["dev", "ops"],
+            "as-user-extra": {"scopes": ["view", "edit"], "odd key/é": "x"},
+        }
+    )
+    cfg = load_kubectl_config(str(write(tmp_path / "c", doc)))
+    assert cfg.impersonate[:4] == (
+        ("Impersonate-User", "jane"),
+        ("Impersonate-Uid", "1234"),
+        ("Impersonate-Group", "dev"),
+        ("Impersonate-Group", "ops"),
+    )
+    # extra keys are %-escaped as client-go escapes them; values keep their order
+    extra = [h for h in cfg.impersonate[4:] if h[0] == "Impersonate-Extra-scopes"]
+    assert extra == [("Impersonate-Extra-scopes", "view"), ("Impersonate-Extra-scopes", "edit")]
+    assert ("Impersonate-Extra-odd%20key%2F%C3%A9", "x") in cfg.impersonate
+    assert "impersonate='jane'" in repr(cfg)
+    del doc["users"][0]["user"]["as"]
+    with pytest.raises(ConfigError, match='user "u1" sets as-uid, as-groups or as-user-extra'):
+        load_kubectl_config(str(write(tmp_path / "c", doc)))
+
+
+def test_client_certificate_without_a_key_is_refused(tmp_path: Path) -> None:
+    doc = basic_doc()
+    doc["users"][0]["user"] = {"client-certificate-data": b64(CERT_PEM)}
+    with pytest.raises(ConfigError, match='user "u1" has a client certificate but no client-key'):
+        load_kubectl_config(str(write(tmp_path / "c", doc)))
+
+
 # --- proxies -----------------------------------------------------------------------------
 
 
