@@ -60,6 +60,25 @@ def test_make_image_twice_gives_the_same_digest(snapshot: str) -> None:
     assert float(first["compressed"].split()[0]) <= MAX_COMPRESSED_MIB
 
 
+def layer_digests(report: dict[str, str]) -> list[str]:
+    layout = Path(report["oci layout"].rsplit(":", 1)[0])
+    manifest = json.loads(build._blob(layout, report["digest"]).read_text())
+    return [layer["digest"] for layer in manifest["layers"]]
+
+
+def test_a_change_to_runner_rebuilds_only_the_runner_layer(snapshot: str, tmp_path: Path) -> None:
+    before = make_image("--repo", snapshot, "--no-archive")
+    changed = tmp_path / "checkout"
+    shutil.copytree(snapshot, changed)
+    with open(changed / "runner" / "log.py", "a") as source:
+        source.write("\n# a change\n")
+    after = make_image("--repo", str(changed), "--no-archive")
+    assert "building the base layer" not in after["log"]
+    assert "runner layer built" in after["log"]
+    old, new = layer_digests(before), layer_digests(after)
+    assert old[0] == new[0] and old[1] != new[1]
+
+
 def test_a_cold_build_in_an_empty_cache_gives_the_cached_digest(
     snapshot: str, tmp_path: Path
 ) -> None:
