@@ -787,7 +787,9 @@ def _crd(
                 "plural": plural,
                 "singular": kind.lower(),
                 "shortNames": short,
-                "categories": ["triggers"],
+                # a category named like the plural: kubectl get triggers -n NS must not
+                # list cluster-scoped ClusterTriggers too
+                **({"categories": ["triggers"]} if scope == "Namespaced" else {}),
             },
             "versions": [version],
         },
