@@ -9,10 +9,14 @@ A reference program that cannot be built fails every test that needs it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.conformance.reference import SEED, Reference, build
+
+#: seconds a conformance test may take, its share of a cold Go build included
+BUILD_TIMEOUT = 1800
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -21,6 +25,15 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         reporter.write_line(
             f"conformance seed: {SEED} (KT_CONFORMANCE_SEED={SEED} replays the generated cases)"
         )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # the first test to ask for the reference may build it (minutes on a cold machine),
+    # and pytest-timeout counts fixture set-up: give these tests room for that
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.timeout(BUILD_TIMEOUT))
 
 
 @pytest.fixture(scope="session")
