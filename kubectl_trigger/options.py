@@ -18,7 +18,8 @@ Kubeconfig = Annotated[
     str | None,
     typer.Option(
         "--kubeconfig",
-        help="Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).",
+        help="Path to the kubeconfig file (default: every file in $KUBECONFIG, merged as "
+        "kubectl merges them; then ~/.kube/config; then, in a pod, its ServiceAccount).",
         show_default=False,
     ),
 ]
