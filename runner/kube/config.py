@@ -454,7 +454,8 @@ def _select(merged: _Merged, context: str | None) -> ClientConfig:
     where_cluster = f'cluster "{cluster_name}"'
     server = _server(cluster, where_cluster)
     insecure = cluster.get("insecure-skip-tls-verify", False) is True
-    if insecure:
+    # kubectl applies TLS settings (and this check) to https:// servers only
+    if insecure and server.startswith("https://"):
         for key in ("certificate-authority", "certificate-authority-data"):
             if cluster.get(key):
                 raise ConfigError(

@@ -442,6 +442,9 @@ def test_insecure_with_a_ca_is_refused_naming_the_cluster(tmp_path: Path) -> Non
         assert f'cluster "c1" sets both insecure-skip-tls-verify and {key}' in str(err.value)
     doc["clusters"][0]["cluster"] = cluster(**insecure)
     assert load_kubectl_config(str(write(tmp_path / "c", doc))).insecure_skip_tls_verify
+    # an http:// server has no TLS settings to contradict: kubectl accepts it, so do we
+    doc["clusters"][0]["cluster"] = cluster("http://10.0.0.1:8080", **insecure, **{key: value})
+    assert load_kubectl_config(str(write(tmp_path / "c", doc))).server == "http://10.0.0.1:8080"
 
 
 def test_server_must_be_an_http_url(tmp_path: Path) -> None:
