@@ -7,7 +7,9 @@ and names the file, the line and the column.
 Each input (a file, each file of a directory, stdin) may hold at most
 ``MAX_INPUT_BYTES`` (4 MiB, documented in docs/cli.md): reading stops one
 byte past the limit, so ``-f /dev/zero`` or an endless pipe ends at once with
-an error naming the flag, instead of filling memory.
+an error naming the flag, instead of filling memory. Within that, a document
+may nest at most ``MAX_DEPTH`` levels and expand (through YAML aliases) to at
+most ``MAX_EXPANDED`` values.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ from kubectl_trigger.errors import BadInput
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 #: the most one input file (or stdin) may hold
 MAX_INPUT_BYTES = 4 * 1024 * 1024
+#: the deepest nesting of YAML collections accepted (Kubernetes objects need a few dozen)
+MAX_DEPTH = 100
+#: the most values a document may hold once its aliases are expanded
+MAX_EXPANDED = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -98,7 +104,7 @@ def parse_text(origin: str, text: str) -> list[Document]:
     import yaml
 
     try:
-        raw = [d for d in yaml.safe_load_all(text) if d is not None]
+        raw = [d for d in yaml.load_all(text, Loader=_bounded_loader(origin)) if d is not None]
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
@@ -121,6 +127,67 @@ def parse_text(origin: str, text: str) -> list[Document]:
         else:
             docs.append(Document(label, body))
     return docs
+
+
+def _bounded_loader(origin: str) -> Any:
+    """A SafeLoader that refuses deep nesting and alias bombs before building anything.
+
+    PyYAML keeps an alias as a shared reference, so "billion laughs" costs little
+    to load but explodes when the spec is walked, hashed or serialized; and deep
+    nesting ends in a RecursionError. Both become a clear error naming the input.
+    """
+    import yaml
+
+    class BoundedLoader(yaml.SafeLoader):
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            self.depth += 1
+            try:
+                if self.depth > MAX_DEPTH:
+                    raise BadInput(f"{origin}: nested more than {MAX_DEPTH} levels deep")
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+        def construct_document(self, node: Any) -> Any:
+            _check_expansion(node, origin)
+            return super().construct_document(node)
+
+    return BoundedLoader
+
+
+def _check_expansion(root: Any, origin: str) -> None:
+    """Refuse a document whose aliases expand past ``MAX_EXPANDED`` values, or refer to itself."""
+    sizes: dict[int, int] = {}
+    open_nodes = {id(root)}
+    stack = [(root, iter(_children(root)))]
+    while stack:
+        node, pending = stack[-1]
+        child = next(pending, None)
+        if child is None:
+            stack.pop()
+            open_nodes.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes[id(c)] for c in _children(node))
+            if sizes[id(node)] > MAX_EXPANDED:
+                raise BadInput(
+                    f"{origin}: YAML aliases expand it to more than {MAX_EXPANDED:,} values"
+                )
+        elif id(child) in open_nodes:
+            raise BadInput(f"{origin}: a YAML alias refers to a collection that contains it")
+        elif id(child) not in sizes:
+            open_nodes.add(id(child))
+            stack.append((child, iter(_children(child))))
+
+
+def _children(node: Any) -> list[Any]:
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def load(args: Iterable[str], flag: str = "-f") -> list[Document]:

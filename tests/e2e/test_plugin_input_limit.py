@@ -71,3 +71,20 @@ def test_a_trigger_within_the_limit_still_reads(tmp_path: Path) -> None:
     assert ok.stat().st_size <= 4 * 1024 * 1024
     proc = _plugin("validate", "--offline", "-f", str(ok))
     assert proc.returncode == 0, proc.stderr
+
+
+def test_an_alias_bomb_and_deep_nesting_end_with_exit_2(tmp_path: Path) -> None:
+    lines = [TRIGGER.rstrip(), '  x0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, 9):
+        lines.append(f"  x{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 8) + "]")
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join(lines) + "\n")
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("a: " + "[" * 5000 + "]" * 5000 + "\n")
+    for path, problem in (
+        (bomb, "YAML aliases expand it to more than 1,000,000 values"),
+        (deep, "nested more than 100 levels deep"),
+    ):
+        proc = _plugin("validate", "--offline", "-f", str(path))
+        assert proc.returncode == 2, proc.stderr
+        assert f"{path}: {problem}" in proc.stderr and "Traceback" not in proc.stderr

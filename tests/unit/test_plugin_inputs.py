@@ -63,10 +63,19 @@ def test_an_input_past_the_limit_is_refused_naming_flag_and_limit(tmp_path: Path
     )
     with pytest.raises(BadInput, match=r"^--object /dev/zero: larger than 4 MiB"):
         inputs.load(["/dev/zero"], "--object")
+
+
+def test_an_input_of_exactly_the_limit_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inputs, "MAX_INPUT_BYTES", 1024)  # parsing 4 MiB of YAML takes seconds
     exact = tmp_path / "exact.yaml"
-    exact.write_bytes(b"kind: A\n#" + b"x" * (inputs.MAX_INPUT_BYTES - 10) + b"\n")
-    assert exact.stat().st_size == inputs.MAX_INPUT_BYTES
+    exact.write_bytes(b"kind: A\n#" + b"x" * (1024 - 10) + b"\n")
+    assert exact.stat().st_size == 1024
     assert [d.kind for d in inputs.load([str(exact)])] == ["A"]
+    exact.write_bytes(exact.read_bytes() + b"\n")
+    with pytest.raises(BadInput, match="the most -f reads from one input"):
+        inputs.load([str(exact)])
 
 
 def test_stdin_past_the_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -95,3 +104,27 @@ def test_not_utf8_names_the_file(tmp_path: Path) -> None:
     f.write_bytes(b"kind: \xe9\n")
     with pytest.raises(BadInput, match=r"latin1.yaml: cannot read: not UTF-8 text \(byte 6\)"):
         inputs.load([str(f)])
+
+
+def test_deep_nesting_is_refused_before_python_recursion_fails() -> None:
+    deep = "a: " + "[" * 150 + "]" * 150 + "\n"
+    with pytest.raises(BadInput, match=r"^deep.yaml: nested more than 100 levels deep$"):
+        inputs.parse_text("deep.yaml", deep)
+    ok = "a: " + "[" * 98 + "]" * 98 + "\n"  # with the top mapping, 99 levels
+    value = inputs.parse_text("ok.yaml", ok)[0].body["a"]
+    for _ in range(97):
+        value = value[0]
+    assert value == []
+
+
+def test_alias_bombs_and_self_reference_are_refused() -> None:
+    lines = ["kind: A", 'x0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, 9):
+        lines.append(f"x{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 8) + "]")
+    with pytest.raises(BadInput, match=r"^bomb.yaml: YAML aliases expand it to more than"):
+        inputs.parse_text("bomb.yaml", "\n".join(lines) + "\n")
+    with pytest.raises(BadInput, match="refers to a collection that contains it"):
+        inputs.parse_text("self.yaml", "kind: A\nx: &a [*a]\n")
+    shared = "kind: A\nbase: &b {image: web, port: 80}\none: *b\ntwo: *b\n"
+    body = inputs.parse_text("shared.yaml", shared)[0].body
+    assert body["one"] == body["two"] == {"image": "web", "port": 80}
