@@ -134,7 +134,15 @@ class Setup:
 
 
 def _outcome(cmd: list[str], env: dict[str, str]) -> Outcome:
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=90, check=False)
+    proc = subprocess.run(
+        cmd,
+        env=env,
+        stdin=subprocess.DEVNULL,  # kubectl asks for a username when a context's user is missing
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
     names = tuple(
         sorted(
             line.rsplit("/", 1)[1]
@@ -250,11 +258,29 @@ def test_bad_input_fails_in_both_with_one_clear_line(setup: Setup) -> None:
     good = setup.simple("good-for-errors", setup.ns_a)
     malformed = setup.tmp / "malformed"
     malformed.write_text("clusters: [\n  - name: x\n")
+    twice = setup.file(
+        "twice",
+        current="ctx",
+        contexts={"ctx": {"cluster": "c", "user": "u"}},
+        clusters={"c": setup.admin_cluster},
+        users={"u": setup.admin_user},
+    )
+    doc = yaml.safe_load(Path(twice).read_text())
+    doc["clusters"].append({"name": "c", "cluster": {"server": DEAD_SERVER}})
+    Path(twice).write_text(yaml.safe_dump(doc))
+    no_user = setup.file(
+        "no-user",
+        current="ctx",
+        contexts={"ctx": {"cluster": "c", "user": "ghost"}},
+        clusters={"c": setup.admin_cluster},
+    )
     cases: list[tuple[dict[str, str], tuple[str, ...], str]] = [
         (setup.env(), ("--kubeconfig", str(setup.tmp / "absent")), "does not exist"),
         (setup.env(KUBECONFIG=good), ("--context", "nope"), 'context "nope" not found'),
         (setup.env(KUBECONFIG=str(malformed)), (), "is not valid YAML"),
         (setup.env(KUBECONFIG=str(setup.tmp)), (), "Is a directory"),
+        (setup.env(KUBECONFIG=twice), (), 'clusters lists "c" twice'),
+        (setup.env(KUBECONFIG=no_user), (), 'refers to user "ghost", which is not defined'),
     ]
     for env, flags, message in cases:
         _, p = setup.both(env, *flags)
