@@ -161,23 +161,25 @@ def _check_expansion(root: Any, origin: str) -> None:
     """Refuse a document whose aliases expand past ``MAX_EXPANDED`` values, or refer to itself."""
     sizes: dict[int, int] = {}
     open_nodes = {id(root)}
-    stack = [(root, iter(_children(root)))]
+    stack: list[tuple[Any, list[Any], int]] = [(root, _children(root), 0)]
     while stack:
-        node, pending = stack[-1]
-        child = next(pending, None)
-        if child is None:
+        node, children, next_child = stack[-1]
+        if next_child == len(children):
             stack.pop()
             open_nodes.discard(id(node))
-            sizes[id(node)] = 1 + sum(sizes[id(c)] for c in _children(node))
-            if sizes[id(node)] > MAX_EXPANDED:
+            size = sizes[id(node)] = 1 + sum(sizes[id(c)] for c in children)
+            if size > MAX_EXPANDED:
                 raise BadInput(
                     f"{origin}: YAML aliases expand it to more than {MAX_EXPANDED:,} values"
                 )
-        elif id(child) in open_nodes:
+            continue
+        stack[-1] = (node, children, next_child + 1)
+        child = children[next_child]
+        if id(child) in open_nodes:
             raise BadInput(f"{origin}: a YAML alias refers to a collection that contains it")
-        elif id(child) not in sizes:
+        if id(child) not in sizes:
             open_nodes.add(id(child))
-            stack.append((child, iter(_children(child))))
+            stack.append((child, _children(child), 0))
 
 
 def _children(node: Any) -> list[Any]:
