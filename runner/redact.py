@@ -11,11 +11,13 @@ What is registered for a value (each piece also in the encodings receivers
 use when echoing: percent-encoded, JSON-escaped, HTML-escaped, base64):
 
 - the value itself, and the credential after an auth scheme word
-  (``Bearer abc`` -> ``abc``; a Basic credential also decoded: ``user:pass``,
-  ``user``, ``pass``);
-- for an http(s) URL: its user info (whole, user, password), path, query and
-  fragment, and each path segment or query value that looks like a token
+  (``Bearer abc`` -> ``abc``; a Basic credential also decoded: ``user:pass``
+  and ``pass``);
+- for an http(s) URL: its user info (whole, and the password), path, query
+  and fragment, and each path segment or query value that looks like a token
   (see ``_token_like``), because a receiver may echo only the last segment.
+  A user name on its own is registered only when it looks like a token too:
+  ``admin`` or ``robot`` scrubbed from every text would garble messages.
 
 Short values: a piece of fewer than ``MIN_LENGTH`` characters is not
 registered. Scrubbing "ab" from every text would turn messages into nonsense
@@ -136,7 +138,7 @@ def _credential(scheme: str, credential: str) -> set[str]:
         except (ValueError, UnicodeDecodeError):
             return pieces
         user, _, password = decoded.partition(":")
-        pieces |= {decoded, user, password}
+        pieces |= {decoded, password} | ({user} if _token_like(user) else set())
     return pieces
 
 
@@ -151,7 +153,8 @@ def _url_pieces(text: str) -> set[str]:
         return set()
     pieces: set[str] = set()
     userinfo = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
-    for item in (userinfo, username, password):
+    user = unquote(username or "")
+    for item in (userinfo, password, username if _token_like(user) else None):
         if item:
             pieces |= {item, unquote(item)}
     if parts.path not in ("", "/"):

@@ -78,6 +78,7 @@ def test_bearer_and_basic_credentials_are_scrubbed_on_their_own() -> None:
     registry.register(f"Basic {basic}")
     assert registry.scrub("user robot:hunter2-pw") == f"user {MASK}"
     assert registry.scrub("password hunter2-pw wrong") == f"password {MASK} wrong"
+    assert registry.scrub("robot logged in") == "robot logged in"
     assert registry.scrub(f"got {basic}") == f"got {MASK}"
 
 
@@ -95,6 +96,7 @@ def test_secret_url_parts_are_scrubbed_separately() -> None:
         "password pa55word": f"password {MASK}",
         # plain words of the path are not secrets: messages stay readable
         "the services and webhooks APIs": "the services and webhooks APIs",
+        "a bot, a robot": "a bot, a robot",  # a user name that is a word stays
         "hooks.example answered": "hooks.example answered",
     }
     for text, expected in cases.items():
