@@ -3,9 +3,9 @@
 It relays bytes and records every tunnel it was asked for, so a test can
 assert that kubectl and the plugin both really went through it. ``hosts`` maps
 names to addresses the way a proxy's own DNS would: a kubeconfig can name the
-API server ``kubernetes.default.svc`` (in the server certificate, not
-resolvable here, not a loopback name that Go exempts from HTTPS_PROXY) and only
-a client that uses the proxy reaches it. With ``tls`` the proxy itself speaks
+API server by a name that never resolves (``*.invalid``, and not a loopback
+name, which Go exempts from HTTPS_PROXY) and only a client that uses the proxy
+reaches it. With ``tls`` the proxy itself speaks
 TLS (an ``https://`` proxy URL). With ``credentials`` it answers 407 unless the
 client sends them (Basic for CONNECT, username/password for SOCKS5).
 """

@@ -40,8 +40,11 @@ SPEC = {
     "actions": [{"log": {"message": "changed {{ .object.metadata.name }}"}}],
 }
 DEAD_SERVER = "https://127.0.0.1:1"  # nothing listens there: a client that uses it fails
-#: a name in the API server's certificate that does not resolve here and is not loopback
-SERVICE_NAME = "kubernetes.default.svc"
+#: a name for the API server that never resolves (RFC 2606) and is not loopback, so only
+#: a client that goes through the proxy (which maps it to 127.0.0.1) reaches the server;
+#: TLS checks the certificate for a name it holds (tls-server-name)
+SERVICE_NAME = "api.kubeconfig-parity.invalid"
+CERT_NAME = "kubernetes.default.svc"
 PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy")
 
 
@@ -383,18 +386,18 @@ def test_proxy_url_through_a_connect_proxy(setup: Setup) -> None:
 
 def test_proxy_url_with_credentials_https_and_socks5(setup: Setup) -> None:
     target = f"{SERVICE_NAME}:{setup.api_port}"
-    server = f"https://{SERVICE_NAME}:{setup.api_port}"
+    server = {"server": f"https://{SERVICE_NAME}:{setup.api_port}", "tls-server-name": CERT_NAME}
     hosts = {SERVICE_NAME: "127.0.0.1"}
     with ConnectProxy(hosts=hosts, credentials=("alice", "s3cret")) as proxy:
         path = setup.simple(
-            "proxy-auth", setup.ns_a, server=server, **{"proxy-url": proxy.url(user="alice:s3cret")}
+            "proxy-auth", setup.ns_a, **server, **{"proxy-url": proxy.url(user="alice:s3cret")}
         )
         through_proxy(setup, proxy, setup.env(KUBECONFIG=path), target)
         assert all(t.authorized for t in proxy.seen())
         wrong = setup.simple(
             "proxy-wrong",
             setup.ns_a,
-            server=server,
+            **server,
             **{"proxy-url": proxy.url(user="alice:wrong-pass")},
         )
         _, p = setup.both(setup.env(KUBECONFIG=wrong))  # 407: both fail
@@ -406,20 +409,20 @@ def test_proxy_url_with_credentials_https_and_socks5(setup: Setup) -> None:
     tls.load_cert_chain(pki / "serving.crt", pki / "serving.key")
     with ConnectProxy(hosts=hosts, tls=tls) as proxy:
         path = setup.simple(
-            "proxy-https", setup.ns_a, server=server, **{"proxy-url": proxy.url("https")}
+            "proxy-https", setup.ns_a, **server, **{"proxy-url": proxy.url("https")}
         )
         through_proxy(setup, proxy, setup.env(KUBECONFIG=path), target)
     with ConnectProxy(hosts=hosts) as proxy:
         path = setup.simple(
-            "proxy-socks", setup.ns_a, server=server, **{"proxy-url": proxy.url("socks5")}
+            "proxy-socks", setup.ns_a, **server, **{"proxy-url": proxy.url("socks5")}
         )
         through_proxy(setup, proxy, setup.env(KUBECONFIG=path), target)
         assert {t.protocol for t in proxy.seen()} == {"SOCKS5"}
 
 
 def test_https_proxy_and_no_proxy_from_the_environment(setup: Setup) -> None:
-    server = f"https://{SERVICE_NAME}:{setup.api_port}"
-    by_name = setup.simple("by-name", setup.ns_a, server=server)
+    server = {"server": f"https://{SERVICE_NAME}:{setup.api_port}", "tls-server-name": CERT_NAME}
+    by_name = setup.simple("by-name", setup.ns_a, **server)
     with ConnectProxy(hosts={SERVICE_NAME: "127.0.0.1"}) as proxy:
         env = setup.env(KUBECONFIG=by_name, HTTPS_PROXY=proxy.url())
         through_proxy(setup, proxy, env, f"{SERVICE_NAME}:{setup.api_port}")
@@ -429,7 +432,8 @@ def test_https_proxy_and_no_proxy_from_the_environment(setup: Setup) -> None:
             through_proxy(setup, proxy, env, f"{SERVICE_NAME}:{setup.api_port}")
         # ...those that match bypass it: the name does not resolve here, so both fail
         seen = len(proxy.seen())
-        for no_proxy in ("*", ".svc", "default.svc", f"{SERVICE_NAME}:{setup.api_port}"):
+        port = setup.api_port
+        for no_proxy in ("*", ".invalid", "kubeconfig-parity.invalid", f"{SERVICE_NAME}:{port}"):
             env = setup.env(KUBECONFIG=by_name, HTTPS_PROXY=proxy.url(), NO_PROXY=no_proxy)
             k, p = setup.both(env)
             assert k.code != 0 and p.code == 4, no_proxy
