@@ -121,3 +121,21 @@ def test_a_schedule_that_never_fires_idles_until_stopped() -> None:
     assert reports == [(True, "NeverFires", "the schedule matches no date, so it never fires")]
     assert events == []
     assert ticker.ready()
+
+
+def test_every_schedule_ticks_a_period_after_the_last_tick_and_catches_up_once() -> None:
+    from runner.spec.cron import parse_cron
+
+    events: list[Event] = []
+    restored = {"resourceVersions": {"cron": str(int(at(11, 0).timestamp()))}}
+    ctx = SourceContext(
+        emit=lambda e: events.append(e) is None,
+        progress=Progress(),
+        metrics=Metrics(),
+        log=logging.getLogger("test"),
+        restored=restored,
+    )
+    ticker = CronTicker(Config(parse_cron("@every 90s"), "UTC", 3600), ctx)
+    ticker.start(at(12, 0, 30))  # down for an hour: one catch-up run, a period before now
+    assert [e.time for e in events] == [at(11, 59)]
+    assert ticker.next_due(at(12, 0, 30)) == at(12, 2)
