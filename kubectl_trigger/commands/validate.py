@@ -23,7 +23,7 @@ def validate(
     online = not offline and pipeline.can_reach(sess)
     batch = pipeline.load(options.check_files(filename), sess, offline=not online)
     for trig in batch.triggers:
-        print(f"{trig.origin}: Trigger {trig.key} is valid")
+        print(f"{trig.origin}: {trig.ref} is valid")
     for tmpl in batch.templates:
         meta = tmpl["metadata"]
         print(f"TriggerTemplate {meta['namespace']}/{meta['name']} is valid")
