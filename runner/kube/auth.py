@@ -153,6 +153,8 @@ class ExecSource:
                 cluster["insecure-skip-tls-verify"] = True
             if self._config.tls_server_name:
                 cluster["tls-server-name"] = self._config.tls_server_name
+            if self._config.proxy and self._config.proxy.kubeconfig_url:
+                cluster["proxy-url"] = self._config.proxy.kubeconfig_url
             spec["cluster"] = cluster
         return json.dumps(
             {"apiVersion": self._plugin.api_version, "kind": "ExecCredential", "spec": spec}

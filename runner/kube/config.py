@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -329,7 +330,7 @@ def _proxy(cluster: Mapping[str, Any], where: str, server: str) -> Proxy | None:
         except proxies.ProxyError as e:
             raise ConfigError(f"proxy for {where}: {e}") from None
     try:
-        return proxies.parse(str(url))
+        return dataclasses.replace(proxies.parse(str(url)), kubeconfig_url=str(url))
     except proxies.ProxyError as e:
         raise ConfigError(f"{where}: invalid proxy-url: {e}") from None
 

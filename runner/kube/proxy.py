@@ -49,6 +49,8 @@ class Proxy:
     port: int
     username: str | None = field(default=None)
     password: str | None = field(default=None)
+    #: the ``proxy-url`` text when a kubeconfig set it (exec plugins asking for cluster info get it)
+    kubeconfig_url: str | None = field(default=None, compare=False)
 
     @property
     def address(self) -> str:

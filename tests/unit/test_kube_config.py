@@ -732,6 +732,38 @@ def test_exec_plugin_cluster_info(tmp_path: Path) -> None:
     assert credential_source(cfg).get().token == "tok-1-e-2-https://127.0.0.1:6443"
 
 
+def test_exec_plugin_cluster_info_carries_the_proxy_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As client-go: the kubeconfig's proxy-url as written; a proxy from HTTPS_PROXY is not."""
+    script = tmp_path / "echo-proxy"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import json, os\n"
+        "info = json.loads(os.environ['KUBERNETES_EXEC_INFO'])\n"
+        "token = info['spec']['cluster'].get('proxy-url', 'none')\n"
+        "print(json.dumps({'apiVersion': info['apiVersion'], 'kind': 'ExecCredential',\n"
+        "                  'status': {'token': token}}))\n"
+    )
+    script.chmod(0o755)
+    doc = basic_doc()
+    doc["clusters"][0]["cluster"]["server"] = "https://api.example:6443"
+    doc["users"][0]["user"] = {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1",
+            "command": str(script),
+            "provideClusterInfo": True,
+        }
+    }
+    path = write(tmp_path / "c", doc)
+    monkeypatch.setenv("HTTPS_PROXY", "http://env-proxy.example:3128")
+    assert credential_source(load_kubectl_config(str(path))).get().token == "none"
+    doc["clusters"][0]["cluster"]["proxy-url"] = "socks5://u:p@proxy.example:1080"
+    path = write(tmp_path / "c", doc)
+    token = credential_source(load_kubectl_config(str(path))).get().token
+    assert token == "socks5://u:p@proxy.example:1080"
+
+
 def test_exec_plugin_failure_is_clear(tmp_path: Path) -> None:
     cfg = exec_kubeconfig(
         tmp_path,
