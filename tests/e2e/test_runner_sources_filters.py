@@ -607,6 +607,25 @@ def test_cron_run_missed_outside_the_window_is_not_caught_up(
     assert not [m for m in messages if "catching up" in m or "source changed" in m]
 
 
+def test_cron_schedule_that_never_fires_is_valid_and_says_so(
+    crd: Cluster, ns: str, runners: Runners
+) -> None:
+    """``0 0 30 2 *``: CronJob takes it and never runs it; so does the runner, without spinning."""
+    write_trigger(crd, ns, "never", {"cron": {"schedule": "0 0 30 2 *", "timeZone": ZONE}})
+    runner = runners.start(ns, "never")
+    runner.wait_ready()
+
+    def never_fires() -> dict[str, Any] | None:
+        conditions = status(crd, ns, "never").get("conditions") or []
+        watching = [c for c in conditions if c.get("type") == "Watching"]
+        return watching[0] if watching and watching[0].get("reason") == "NeverFires" else None
+
+    condition = wait_for(never_fires, 20, "the Watching condition to say NeverFires")
+    assert condition["status"] == "True"
+    assert condition["message"] == "the schedule matches no date, so it never fires"
+    assert runner.fired() == Counter()
+
+
 # -- filters ------------------------------------------------------------------------------
 
 
