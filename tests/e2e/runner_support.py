@@ -102,6 +102,20 @@ def start_in_image(
     return SandboxedProcess(image_rootfs(), command, image_env(), binds=binds, **popen)
 
 
+def run_in_image(
+    args: list[str], kubeconfig: str, workdir: Path, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """``python -m runner --kubeconfig K ARGS`` in the runner image, to completion."""
+    proc = start_in_image(args, kubeconfig, workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out.decode(), err.decode())
+
+
 class Runner:
     """One ``python -m runner`` subprocess, run from the runner image, and what it logged."""
 
