@@ -55,13 +55,15 @@ def triggers_file(path: Path, count: int) -> None:
 
 
 def one_run(
-    plugin: list[str], kubectl: list[str], env: dict[str, str], file: Path, count: int, run: int
+    plugin: list[str], kubectl: list[str], env: dict[str, str], file: Path, count: int, run: str
 ) -> float:
     """Seconds for one ``create -f`` of the file into a fresh namespace (deleted afterwards)."""
     namespace = f"bench-create-many-{os.getpid()}-{run}"
-    subprocess.run(
-        [*kubectl, "create", "namespace", namespace], env=env, check=True, capture_output=True
+    made = subprocess.run(
+        [*kubectl, "create", "namespace", namespace], env=env, capture_output=True, text=True
     )
+    if made.returncode != 0:
+        raise SystemExit(f"kubectl create namespace {namespace} failed: {made.stderr}")
     try:
         start = time.perf_counter()
         proc = subprocess.run(
@@ -86,10 +88,16 @@ def one_run(
 
 
 def measure(
-    plugin: list[str], kubectl: list[str], env: dict[str, str], file: Path, count: int, runs: int
+    plugin: list[str],
+    kubectl: list[str],
+    env: dict[str, str],
+    file: Path,
+    count: int,
+    runs: int,
+    label: str,
 ) -> dict[str, float]:
     """Median, min and max of ``runs`` runs, rounded to the millisecond."""
-    times = [one_run(plugin, kubectl, env, file, count, i) for i in range(runs)]
+    times = [one_run(plugin, kubectl, env, file, count, f"{label}-{i}") for i in range(runs)]
     return {
         "median_s": round(statistics.median(times), 3),
         "min_s": round(min(times), 3),
@@ -117,12 +125,12 @@ def main() -> int:
         kubectl = [lay.binary("kubectl")]
         plugin = plugin_command()
         subprocess.run([*plugin, "install"], env=env, capture_output=True, check=True)
-        current = measure(plugin, kubectl, env, file, args.triggers, args.runs)
+        current = measure(plugin, kubectl, env, file, args.triggers, args.runs, "now")
         baseline = None
         if args.baseline:
             old_env = {**env, "PYTHONPATH": str(args.baseline.resolve())}
             old = [sys.executable, "-m", "kubectl_trigger"]
-            baseline = measure(old, kubectl, old_env, file, args.triggers, args.runs)
+            baseline = measure(old, kubectl, old_env, file, args.triggers, args.runs, "base")
     finally:
         file.unlink(missing_ok=True)
         if owned:
@@ -130,6 +138,7 @@ def main() -> int:
     from kubectl_trigger.deploy import WORKERS
 
     figures: dict[str, object] = {
+        "load_average_1m": round(os.getloadavg()[0], 1),  # other work on the machine
         "triggers": args.triggers,
         "runs": args.runs,
         "workers": WORKERS,
@@ -140,7 +149,8 @@ def main() -> int:
     print(
         f"create -f with {args.triggers} Triggers: median {current['median_s']:.2f}s  "
         f"min {current['min_s']:.2f}s  max {current['max_s']:.2f}s  "
-        f"({WORKERS} at once; bar {BAR_SECONDS:g}s, {args.runs} runs)"
+        f"({WORKERS} at once; bar {BAR_SECONDS:g}s, {args.runs} runs; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
     )
     if baseline is not None:
         figures["baseline"] = {"checkout": str(args.baseline), **baseline}
