@@ -36,8 +36,9 @@ from pathlib import Path
 from runner_image import recipe, sandbox, tarlayer
 from runner_image.sandbox import Rootfs
 
-#: Runner layers kept in the cache; older ones are removed after a build.
+#: Runner layers kept in the cache: the most recent few, and any used within a day.
 KEEP_RUNNER_LAYERS = 12
+PRUNE_AFTER_SECONDS = 24 * 3600
 TOOLS = {
     "mmdebstrap": "mmdebstrap",
     "umoci": "umoci",
@@ -413,9 +414,15 @@ def compressed_size(layout: Path, digest: str) -> int:
 
 
 def _prune(keep: Path) -> None:
+    """Remove runner layers beyond the most recent few that nobody used for a day.
+
+    A running sandbox has its layer's /app bind-mounted: deleting the files under it
+    would break the runner's later imports, so recent entries always stay.
+    """
     entries = sorted(cache_dir().glob("runner-*"), key=lambda p: p.stat().st_mtime, reverse=True)
+    stale_before = time.time() - PRUNE_AFTER_SECONDS
     for old in entries[KEEP_RUNNER_LAYERS:]:
-        if old != keep:
+        if old != keep and old.stat().st_mtime < stale_before:
             shutil.rmtree(old, ignore_errors=True)
 
 
