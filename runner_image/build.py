@@ -460,15 +460,18 @@ def ensure_image(repo: Path = recipe.REPO_ROOT, rebuild_runner: bool = False) ->
             _copy_layout(base / "oci", work / "oci")
             _oci_finish(work / "oci", layer, recipe.version())
             layer.unlink()
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(work, final)
+            # A rebuild of a cached layer goes beside it: running sandboxes have the
+            # cached one's /app mounted, and its files must not vanish under them.
+            target = final if not final.exists() else final.with_name(f"{final.name}.rebuilt")
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(work, target)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
         _prune(final)
         _log(f"runner layer built in {time.monotonic() - began:.1f}s")
-    return _load(base, final, True)
+    return _load(base, target, True)
 
 
 def docker_archive(image: Image, out: Path) -> Path:
