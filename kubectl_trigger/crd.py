@@ -716,7 +716,20 @@ def _annotation_path(key: str) -> str:
 TRIGGER_COLUMNS: tuple[tuple[str, str, str, int, str], ...] = (
     ("Source", "string", _annotation_path(ANNOTATION_SOURCE), 0, "What fires the trigger."),
     ("Actions", "string", _annotation_path(ANNOTATION_ACTIONS), 0, "Action kinds, in order."),
-    ("Ready", "string", '.status.conditions[?(@.type=="Ready")].status', 0, "Runner ready."),
+    (
+        "Ready",
+        "string",
+        '.status.conditions[?(@.type=="Ready")].status',
+        0,
+        "True while the runner of this generation watches its source (docs/runner.md).",
+    ),
+    (
+        "Reason",
+        "string",
+        '.status.conditions[?(@.type=="Ready")].reason',
+        0,
+        "Why Ready is what it is (Running, RunnerStarting, SourceUnavailable, ...).",
+    ),
     (
         "Synced",
         "string",
@@ -729,6 +742,7 @@ TRIGGER_COLUMNS: tuple[tuple[str, str, str, int, str], ...] = (
     ("Age", "date", ".metadata.creationTimestamp", 0, "Age."),
     ("Failed", "integer", ".status.counters.actionsFailed", 1, "Failed actions."),
     ("Seen", "integer", ".status.counters.eventsSeen", 1, "Events seen."),
+    ("Last Error", "string", ".status.lastError.summary", 1, "The last failed action, short."),
 )
 
 

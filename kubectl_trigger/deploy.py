@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kubectl_trigger import derived, naming, render, session
+from kubectl_trigger import derived, naming, render, rendered_status, session
 from kubectl_trigger.errors import (
     CrdMissing,
     OperationFailed,
@@ -287,6 +287,8 @@ def _write_trigger(
     before = live.get(derived.ref(trig.trigger))
     first = writer.apply(trig.trigger, before)
     outcomes = [first]
+    if not writer.dry_run:  # before the Deployment: the new runner's report comes after
+        rendered_status.mark_rendered(writer.client, first.obj, before)
     uid = str(first.obj.get("metadata", {}).get("uid") or "")
     owner = render.Owner(trig.name, uid, trig.ref.kind) if uid else None
     wanted = trig.render(image, owner, first.obj)

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kubectl_trigger import derived, migration, naming, output, session
+from kubectl_trigger import derived, migration, naming, output, readiness, session
 from kubectl_trigger.errors import PluginError, translated
 from runner.rendered import ENV_GENERATION, ENV_SPEC, canonical
 
@@ -32,6 +32,7 @@ class Described:
     pods: list[Obj] = field(default_factory=list)
     events: list[Obj] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what could not be read, and why
+    pods_read: bool = False  # False: Ready below rests on the stored condition alone
 
 
 def gather(
@@ -59,6 +60,7 @@ def gather(
                     client.list_pages(session.known("Pod"), where, label_selector=selector)
                 )
             )
+        found.pods_read = True
     except PluginError as e:
         found.notes.append(f"pods: {e.message}")
     try:
@@ -147,6 +149,13 @@ def text(d: Described) -> str:
             f"Warning:      this Trigger reaches outside namespace {ns} and does not run; "
             + migration.how_to_move(name, ns)
         )
+    ready = readiness.assess(t, d.pods if d.pods_read else None)
+    lines.append(
+        _kv(
+            "Ready",
+            f"{ready.status} ({ready.reason})" + (f": {ready.message}" if ready.message else ""),
+        )
+    )
     lines.append("Status:")
     counters = status.get("counters") or {}
     if not status:
@@ -161,11 +170,17 @@ def text(d: Described) -> str:
             "  Conditions:",
         ]
         rows = [
-            [c.get("type", ""), c.get("status", ""), c.get("reason", ""), c.get("message", "")]
+            [
+                c.get("type", ""),
+                c.get("status", ""),
+                c.get("reason", ""),
+                str(c.get("observedGeneration", "")),
+                c.get("message", ""),
+            ]
             for c in status.get("conditions") or []
         ]
         if rows:
-            table = output.table(["Type", "Status", "Reason", "Message"], rows)
+            table = output.table(["Type", "Status", "Reason", "Generation", "Message"], rows)
             lines += ["    " + line for line in table.rstrip("\n").splitlines()]
         else:
             lines.append("    <none>")

@@ -33,7 +33,7 @@ from runner.queue import KeyedQueue, PutResult
 from runner.ratelimit import TokenBucket
 from runner.sources import SOURCES
 from runner.sources.base import Source, SourceContext
-from runner.status import StatusWriter, now_rfc3339
+from runner.status import RUNNER_STOPPED, StatusWriter, now_rfc3339
 
 if TYPE_CHECKING:
     from runner.kube.client import KubeClient
@@ -161,6 +161,10 @@ class Engine:
                 self.delivery.in_flight,
                 drain_seconds,
             )
+        if self.status.failure is None:  # a failure already says why it stops
+            self.status.fail(
+                RUNNER_STOPPED, "the runner stopped (its pod is being replaced or deleted)"
+            )
         self.status.set_condition("Watching", False, "Stopped", "the runner is shutting down")
         self.status.flush()
         self.recorder.flush()
@@ -250,25 +254,23 @@ class Engine:
         return checkpoint
 
     def _report_watching(self, ok: bool, reason: str, message: str) -> None:
-        self.status.set_condition("Watching", ok, reason, message)
-        if ok:
-            self.status.set_condition("Ready", True, "Running", message)
-            if not self._announced:
-                self._announced = True
-                age = process_age()
-                self.log.info(
-                    "%s (%.2fs after process start)",
-                    message,
-                    age or 0.0,
-                    extra={"startup_seconds": round(age, 3) if age is not None else None},
-                )
+        self.status.set_condition("Watching", ok, reason, message)  # Ready follows (status.py)
+        if ok and not self._announced:
+            self._announced = True
+            age = process_age()
+            self.log.info(
+                "%s (%.2fs after process start)",
+                message,
+                age or 0.0,
+                extra={"startup_seconds": round(age, 3) if age is not None else None},
+            )
 
     def _run_source(self) -> None:
         try:
             self.source.run(self.stop)
         except Exception:
             self.log.exception("the source failed; stopping")
-            self.status.set_condition("Ready", False, "SourceFailed", "the source failed")
+            self.status.fail("SourceFailed", "the source failed; the runner exits and restarts")
             self.stop.set()
 
     def _housekeeping(self) -> None:

@@ -108,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args, log)
     except KeyboardInterrupt:
         return EXIT_OK
+    except Exception as exc:  # say so in the Trigger's status, then exit 1
+        log.exception("the runner failed")
+        _report_exit(args, f"the runner failed: {type(exc).__name__}: {exc}", log)
+        return EXIT_FAILED
 
 
 def _run(args: argparse.Namespace, log: Any) -> int:
@@ -127,6 +131,8 @@ def _run(args: argparse.Namespace, log: Any) -> int:
         loaded = _load_trigger(args, client, rendered, log)
     except (_UsageError, RenderedSpecError) as exc:
         log.error("%s", exc)
+        if isinstance(exc, RenderedSpecError):
+            _report_exit(args, f"the runner cannot start: {exc}", log)
         return EXIT_SPEC
     except ConfigError as exc:
         log.error("kubeconfig: %s", exc)
@@ -186,6 +192,7 @@ def _run(args: argparse.Namespace, log: Any) -> int:
         "the rendered spec" if rendered is not None else "the spec read from the object",
         extra={"status_writes": write_status},
     )
+    sync = None
     if rendered is not None and write_status:
         from runner.sync import SpecSync
 
@@ -195,8 +202,10 @@ def _run(args: argparse.Namespace, log: Any) -> int:
     engine.start(args.metrics_address or None)
     while not done.wait(0.5):
         if engine.stop.is_set():  # the source gave up
+            _last_look(sync)
             engine.shutdown(args.drain_seconds)
             return EXIT_FAILED
+    _last_look(sync)
     engine.shutdown(args.drain_seconds)
     log.info("stopped")
     return EXIT_OK
@@ -204,6 +213,33 @@ def _run(args: argparse.Namespace, log: Any) -> int:
 
 class _UsageError(Exception):
     """The command line or the spec file cannot be used."""
+
+
+def _last_look(sync: Any) -> None:
+    """Before the final status write: is this runner's spec still the Trigger's?"""
+    if sync is not None:
+        try:
+            sync.last_look()
+        except Exception as exc:  # never in the way of a shutdown
+            sync.log.debug("last look at the Trigger failed: %s", exc)
+
+
+def _report_exit(args: argparse.Namespace, message: str, log: Any) -> None:
+    """Best effort, before exiting on an error: Ready=False (RunnerFailed) in the status of
+    the Trigger this pod runs, so plain ``kubectl get triggers`` shows no stale True.
+    Only for a runner the plugin deployed (TRIGGER_NAME), and only while the Trigger
+    still holds the spec rendered into this pod (else a newer runner reports)."""
+    if args.file or args.trigger or args.cluster_trigger or not os.environ.get("TRIGGER_NAME"):
+        return
+    try:
+        from runner.kube.client import KubeClient
+        from runner.status import report_exit
+
+        kind, namespace, name = _target(args)
+        client = KubeClient.from_config(args.kubeconfig, args.context)
+        report_exit(client, kind, namespace, name, message, log)
+    except Exception as exc:  # exiting anyway; the log has the cause
+        log.debug("could not report the exit in the Trigger's status: %s", exc)
 
 
 def _home_namespace() -> str:
@@ -412,7 +448,7 @@ def _report_invalid(
         previous=trigger.get("status") or {},
         kind=kind,
     )
-    status.set_condition("Ready", False, reason, message)
+    status.fail(reason, message)
     status.set_condition("Watching", False, reason, "not started: " + message[:200])
     status.flush()
     recorder = EventRecorder(client, trigger, log)

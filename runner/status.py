@@ -5,6 +5,14 @@ Writes are merge patches to the status subresource, at most one every
 fields that changed since the last write (the checkpoint's key list can be
 tens of KiB). Counters continue from what the previous run reported, so a
 restart never makes them go down.
+
+``Ready`` is derived, never set on its own: True only while this runner's
+source is watching and the Trigger still holds the spec it runs (SpecInSync);
+otherwise False with the reason (RunnerStarting, SourceUnavailable,
+SpecNotRendered, RunnerStopped, ...). Every condition carries the generation of
+the Trigger as last read (``observe_generation``), rewritten when it moves even
+if nothing else changed, so ``kubectl wait --for=condition=Ready`` and tools
+that compare generations see a current answer.
 """
 
 from __future__ import annotations
@@ -39,6 +47,16 @@ COUNTERS: dict[str, str] = {
 }
 CONDITION_TYPES = ("Ready", "Watching", "SpecInSync")
 MAX_MESSAGE = 1000
+#: lastError.summary: the error shortened for a table cell (``get -o wide``)
+MAX_SUMMARY = 80
+
+#: Ready reasons (docs/runner.md#conditions)
+RUNNING = "Running"
+RUNNER_STARTING = "RunnerStarting"
+SOURCE_UNAVAILABLE = "SourceUnavailable"
+SPEC_NOT_RENDERED = "SpecNotRendered"
+RUNNER_STOPPED = "RunnerStopped"
+RUNNER_FAILED = "RunnerFailed"
 
 
 def now_rfc3339(clock: Callable[[], float] = time.time) -> str:
@@ -88,35 +106,102 @@ class StatusWriter:
         self._last_fired: str | None = previous.get("lastFired")
         self._last_error: Any = previous.get("lastError")
         self._written: dict[str, Any] = {}
+        #: the Trigger's metadata.generation as last read; every condition carries it
+        self.observed_generation = generation
+        #: why this runner cannot be Ready whatever its source does (stopping, failed)
+        self._failure: tuple[str, str] | None = None
+        #: Watching as reported by this run's source (not the previous run's)
+        self._watching_reported = False
+        self._conditions_held = False
         self._info: Any = None
         self._last_flush = 0.0
         self.enabled = client is not None
+        if self._conditions:  # a previous run's Ready=True must not be written back as ours
+            self._derive_ready()
 
     # -- what happened ------------------------------------------------------------------
 
     def set_condition(self, type_: str, ok: bool, reason: str, message: str) -> None:
-        """Set a condition; a change of status is written at once."""
-        status = "True" if ok else "False"
+        """Set a condition; a change is written at once. Watching and SpecInSync move Ready."""
         with self._lock:
-            old = self._conditions.get(type_)
-            if old and (old.get("status"), old.get("reason"), old.get("message")) == (
-                status,
-                reason,
-                redact.scrub(message)[:MAX_MESSAGE],
-            ):
-                return
-            changed_status = old is None or old.get("status") != status
-            self._conditions[type_] = {
-                "type": type_,
-                "status": status,
-                "reason": reason,
-                "message": redact.scrub(message)[:MAX_MESSAGE],
-                "lastTransitionTime": now_rfc3339(self.clock)
-                if changed_status
-                else old.get("lastTransitionTime", now_rfc3339(self.clock)),  # type: ignore[union-attr]
-                **({"observedGeneration": self.generation} if self.generation else {}),
-            }
+            changed = self._set(type_, ok, reason, message)
+            self._watching_reported = self._watching_reported or type_ == "Watching"
+            if type_ in ("Watching", "SpecInSync"):
+                changed = self._derive_ready() or changed
+        if changed:
+            self._kick.set()
+
+    def observe_generation(self, generation: Any) -> None:
+        """The Trigger was read at ``generation``: every condition is rewritten with it."""
+        if not isinstance(generation, int) or generation == self.observed_generation:
+            return
+        with self._lock:
+            self.observed_generation = generation
+            for condition in self._conditions.values():
+                condition["observedGeneration"] = generation
         self._kick.set()
+
+    def fail(self, reason: str, message: str) -> None:
+        """This runner cannot be Ready any more (stopping, or a part of it failed)."""
+        with self._lock:
+            self._failure = (reason, message)
+            changed = self._derive_ready()
+        if changed:
+            self._kick.set()
+
+    @property
+    def failure(self) -> tuple[str, str] | None:
+        """(reason, message) once ``fail`` was called."""
+        return self._failure
+
+    def hold_conditions(self) -> None:
+        """Write no more conditions: a newer runner (or the plugin) owns them now."""
+        with self._lock:
+            self._conditions_held = True
+
+    def _set(self, type_: str, ok: bool, reason: str, message: str) -> bool:
+        status = "True" if ok else "False"
+        text = redact.scrub(message)[:MAX_MESSAGE]
+        generation = self.observed_generation
+        old = self._conditions.get(type_)
+        if old and (
+            old.get("status"),
+            old.get("reason"),
+            old.get("message"),
+            old.get("observedGeneration"),
+        ) == (status, reason, text, generation):
+            return False
+        changed_status = old is None or old.get("status") != status
+        self._conditions[type_] = {
+            "type": type_,
+            "status": status,
+            "reason": reason,
+            "message": text,
+            "lastTransitionTime": now_rfc3339(self.clock)
+            if changed_status
+            else old.get("lastTransitionTime", now_rfc3339(self.clock)),  # type: ignore[union-attr]
+            **({"observedGeneration": generation} if generation else {}),
+        }
+        return True
+
+    def _derive_ready(self) -> bool:
+        """Ready from what this runner knows: failure, then spec, then source."""
+        spec = self._conditions.get("SpecInSync")
+        watching = self._conditions.get("Watching")
+        if self._failure is not None:
+            return self._set("Ready", False, *self._failure)
+        if spec is not None and spec.get("status") == "False":
+            return self._set("Ready", False, SPEC_NOT_RENDERED, str(spec.get("message", "")))
+        if watching is None or not self._watching_reported:
+            return self._set(
+                "Ready",
+                False,
+                RUNNER_STARTING,
+                "the runner is starting: its source is not watching yet",
+            )
+        if watching.get("status") != "True":
+            return self._set("Ready", False, SOURCE_UNAVAILABLE, str(watching.get("message", "")))
+        return self._set("Ready", True, RUNNING, str(watching.get("message", "")))
 
     def fired(self) -> None:
         """An event matched just now."""
@@ -126,11 +211,13 @@ class StatusWriter:
     def error(self, action: str, key: str, message: str) -> None:
         """An action failed for good (registered secrets are scrubbed from ``message``)."""
         with self._lock:
+            text = redact.scrub(message)[:MAX_MESSAGE]
             self._last_error = {
                 "time": now_rfc3339(self.clock),
                 "action": action,
                 "key": key,
-                "message": redact.scrub(message)[:MAX_MESSAGE],
+                "message": text,
+                "summary": shorten(f"{action}: {text}", MAX_SUMMARY),
             }
 
     # -- writing ----------------------------------------------------------------------
@@ -145,11 +232,13 @@ class StatusWriter:
                     for field, metric in COUNTERS.items()
                 },
                 "conditions": [
-                    self._conditions[t] for t in CONDITION_TYPES if t in self._conditions
+                    dict(self._conditions[t]) for t in CONDITION_TYPES if t in self._conditions
                 ],
                 "lastFired": self._last_fired,
                 "lastError": self._last_error,
             }
+        if self._conditions_held:
+            del status["conditions"]
         if self.generation is not None:
             status["observedGeneration"] = self.generation
         checkpoint = self._checkpoint()
@@ -238,6 +327,12 @@ class StatusWriter:
         )
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "\u2026"
+
+
 def _same_checkpoint(old: Any, new: Any) -> bool:
     """Equal but for the time: not worth a write on its own."""
     if not isinstance(old, dict) or not isinstance(new, dict):
@@ -250,3 +345,41 @@ def _same_checkpoint(old: Any, new: Any) -> bool:
 def _scrubbed(diff: dict[str, Any]) -> dict[str, Any]:
     """Every text field scrubbed of registered secrets; the checkpoint's keys stay exact."""
     return {k: v if k == "checkpoint" else redact.scrub_data(v) for k, v in diff.items()}
+
+
+def report_exit(
+    client: KubeClient,
+    kind: str,
+    namespace: str | None,
+    name: str,
+    message: str,
+    log: logging.Logger,
+) -> bool:
+    """Write Ready=False (RunnerFailed) for a runner exiting on an error; True if written.
+
+    Nothing is written when the Trigger no longer holds the spec rendered into this
+    pod (``TRIGGER_SPEC_DIGEST``): the conditions then belong to a newer runner.
+    """
+    import os
+
+    from runner.rendered import ENV_SPEC_DIGEST, spec_digest
+
+    info = client.resource(API_VERSION, kind)
+    live = client.get(info, name, namespace=namespace)
+    digest = os.environ.get(ENV_SPEC_DIGEST)
+    if digest and spec_digest(live.get("spec")) != digest:
+        return False
+    writer = StatusWriter(
+        client,
+        name,
+        namespace or "",
+        None,
+        Metrics(),
+        log,
+        previous=live.get("status") or {},
+        kind=kind,
+    )
+    writer.observe_generation((live.get("metadata") or {}).get("generation"))
+    writer.fail(RUNNER_FAILED, message)
+    writer.set_condition("Watching", False, RUNNER_FAILED, "not watching: the runner exited")
+    return writer.flush()

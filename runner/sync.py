@@ -53,6 +53,8 @@ class SpecSync:
     def observe(self, live: Mapping[str, Any]) -> bool:
         """Report whether ``live`` (the Trigger as read now) matches what runs."""
         ok = self.rendered.in_sync(live)
+        # conditions carry the generation they were computed against (status.py)
+        self.status.observe_generation((live.get("metadata") or {}).get("generation"))
         if ok:
             self.status.set_condition(
                 CONDITION,
@@ -84,16 +86,32 @@ class SpecSync:
 
     def check(self) -> None:
         """Read the Trigger once and report."""
+        live = self._read()
+        if live is not None:
+            self.observe(live)
+
+    def last_look(self) -> None:
+        """Before the final status write: a runner whose spec is no longer the Trigger's
+        leaves the conditions alone (the plugin rendered a newer spec and its runner
+        reports now; or they already say SpecNotRendered)."""
+        live = self._read()
+        if live is None:
+            return
+        if self.rendered.in_sync(live):
+            self.status.observe_generation((live.get("metadata") or {}).get("generation"))
+        else:
+            self.status.hold_conditions()
+
+    def _read(self) -> Mapping[str, Any] | None:
         from runner.kube.errors import ApiError, ConnectionFailed
 
         info = self.client.resource(API_VERSION, self.config.kind)
         namespace = None if self.config.cluster_scoped else self.config.namespace
         try:
-            live = self.client.get(info, self.config.name, namespace=namespace)
+            return dict(self.client.get(info, self.config.name, namespace=namespace))
         except (ApiError, ConnectionFailed, OSError) as exc:
             self.log.debug("spec sync check skipped: %s", exc)
-            return
-        self.observe(live)
+            return None
 
     def run(self, stop: threading.Event) -> None:
         """Check every ``interval`` seconds until ``stop`` is set."""

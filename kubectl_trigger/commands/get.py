@@ -2,7 +2,10 @@
 
 The columns are the CRD's printer columns (kubectl_trigger.crd.TRIGGER_COLUMNS),
 so ``kubectl get triggers`` and ``kubectl trigger get`` agree; here they are
-computed from the listed objects, one request per kind, no discovery. With no
+computed from the listed objects, one request per kind, no discovery. READY and
+REASON are checked against the runner pods too (kubectl_trigger.readiness, one
+more list per kind): a True written by a runner that now crash-loops, or for an
+older generation, is shown as False with the reason. With no
 type given both kinds are listed; when both have objects, each gets its own
 table and names carry their kind (``trigger.triggers.kubectl-trigger.dev/x``),
 as ``kubectl get all`` prints them. ClusterTriggers the user may not list are
@@ -35,6 +38,16 @@ def _condition(kind: str) -> Callable[[Obj], str]:
     return value
 
 
+def _condition_reason(kind: str) -> Callable[[Obj], str]:
+    def value(o: Obj) -> str:
+        from kubectl_trigger.readiness import condition
+
+        cond = condition(o, kind)
+        return str(cond.get("reason", "")) if cond else ""
+
+    return value
+
+
 def _counter(name: str) -> Callable[[Obj], str]:
     return lambda o: str(((o.get("status") or {}).get("counters") or {}).get(name, 0))
 
@@ -48,20 +61,36 @@ def _age_of(get: Callable[[Obj], str | None]) -> Callable[[Obj], str]:
     return value
 
 
-#: printer column name -> how to compute it (the CRD's columns, evaluated client-side)
+def _last_error(o: Obj) -> str:
+    from kubectl_trigger.output import shorten
+
+    error = (o.get("status") or {}).get("lastError")
+    if not isinstance(error, Mapping):
+        return ""
+    text = error.get("summary") or f"{error.get('action', '')}: {error.get('message', '')}"
+    return shorten(str(text), LAST_ERROR_WIDTH)
+
+
+#: the LAST ERROR cell of -o wide, at most this many characters (describe shows it whole)
+LAST_ERROR_WIDTH = 60
+
+#: printer column name -> how to compute it (the CRD's columns, evaluated client-side;
+#: READY and REASON are then checked against the runner pods, see ``get``)
 COLUMNS: dict[str, Callable[[Obj], str]] = {
     "Source": _annotation(naming.ANNOTATION_SOURCE),
     "Actions": _annotation(naming.ANNOTATION_ACTIONS),
     "Ready": _condition("Ready"),
+    "Reason": _condition_reason("Ready"),
     "Synced": _condition("SpecInSync"),
     "Fired": _counter("eventsMatched"),
     "Last Fired": _age_of(lambda o: (o.get("status") or {}).get("lastFired")),
     "Age": _age_of(lambda o: (o.get("metadata") or {}).get("creationTimestamp")),
     "Failed": _counter("actionsFailed"),
     "Seen": _counter("eventsSeen"),
+    "Last Error": _last_error,
 }
-NORMAL = ("Source", "Actions", "Ready", "Synced", "Fired", "Last Fired", "Age")
-WIDE = (*NORMAL, "Failed", "Seen")
+NORMAL = ("Source", "Actions", "Ready", "Reason", "Synced", "Fired", "Last Fired", "Age")
+WIDE = (*NORMAL, "Failed", "Seen", "Last Error")
 
 Output = Annotated[
     str | None,
@@ -93,7 +122,7 @@ def get(
     """List Triggers and ClusterTriggers: source, actions, readiness, sync, how often they fired."""
     import sys
 
-    from kubectl_trigger import kinds, migration
+    from kubectl_trigger import kinds, migration, readiness
     from kubectl_trigger import output as out
     from kubectl_trigger.errors import BadInput
 
@@ -128,6 +157,7 @@ def get(
         return
     shown = [kind for kind, group in found.items() if group]
     columns = WIDE if output == "wide" else NORMAL
+    pods = {kind: _runner_pods(sess, kind, ns) for kind in shown}
     tables = []
     for kind in shown:
         namespaced = kind == kinds.TRIGGER
@@ -139,7 +169,9 @@ def get(
             if len(shown) > 1:
                 name = out.resource_name(obj)
             first = [meta.get("namespace", "")] if all_namespaces and namespaced else []
-            cells = [COLUMNS[c](obj) or "<none>" for c in columns]
+            ready = readiness.assess(obj, _pods_of(pods[kind], obj))
+            live = {"Ready": ready.status, "Reason": ready.reason}
+            cells = [(live[c] if c in live else COLUMNS[c](obj)) or "<none>" for c in columns]
             rows.append([*first, name, *cells])
         tables.append(out.table(headers, rows, no_headers))
     sys.stdout.write("\n".join(tables))
@@ -180,3 +212,36 @@ def _read(
         obj.setdefault("apiVersion", info.api_version)
         obj.setdefault("kind", kind)
     return objs
+
+
+def _runner_pods(sess: Any, kind: str, ns: str | None) -> dict[Any, list[Obj]] | None:
+    """The runner pods of every trigger of ``kind`` by trigger, in one list call; None when
+    they cannot be listed (READY then shows the stored condition alone).
+
+    A Trigger's runner runs in its namespace; a ClusterTrigger's in the controlled
+    namespace, whatever ``-n`` says (listed across namespaces by its label).
+    """
+    from kubectl_trigger import readiness
+    from kubectl_trigger.errors import PluginError, translated
+    from kubectl_trigger.session import items, known
+
+    label = naming.LABEL_TRIGGER if kind == "Trigger" else naming.LABEL_CLUSTER_TRIGGER
+    where = ns if kind == "Trigger" else None
+    try:
+        with translated("list pods"):
+            pods = list(
+                items(
+                    sess.client.list_pages(
+                        known("Pod"), where, label_selector=f"{readiness.POD_SELECTOR},{label}"
+                    )
+                )
+            )
+    except PluginError:
+        return None
+    return readiness.by_trigger(pods)
+
+
+def _pods_of(pods: dict[Any, list[Obj]] | None, obj: Obj) -> list[Obj] | None:
+    from kubectl_trigger import readiness
+
+    return None if pods is None else pods.get(readiness.key_of(obj), [])

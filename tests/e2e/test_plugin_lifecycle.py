@@ -74,6 +74,7 @@ def test_create_get_describe(cluster: Cluster, namespace: str) -> None:
         "SOURCE",
         "ACTIONS",
         "READY",
+        "REASON",
         "SYNCED",
         "FIRED",
         "LAST",

@@ -107,8 +107,9 @@ def test_flagship_example_end_to_end(cluster: Cluster, namespace: str) -> None:
     assert counters["actionsSucceeded"] >= 1 and counters.get("actionsFailed", 0) == 0
 
     row = plugin(cluster, "get", "triggers", "-n", namespace).stdout.splitlines()[1].split()
-    assert row[:5] == [NAME, "ConfigMap", "rolloutRestart", "True", "True"]  # READY, SYNCED
-    assert int(row[5]) >= 1  # FIRED
+    # READY, REASON, SYNCED
+    assert row[:6] == [NAME, "ConfigMap", "rolloutRestart", "True", "Running", "True"]
+    assert int(row[6]) >= 1  # FIRED
     logs = plugin(cluster, "logs", NAME, "-n", namespace).stdout
     assert logs.strip() and all(json.loads(line) for line in logs.splitlines())
 

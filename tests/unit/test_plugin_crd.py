@@ -60,12 +60,14 @@ def test_trigger_crd_has_status_short_name_and_columns() -> None:
         "Source",
         "Actions",
         "Ready",
+        "Reason",
         "Synced",
         "Fired",
         "Last Fired",
         "Age",
         "Failed",
         "Seen",
+        "Last Error",
     ]
 
 

@@ -49,6 +49,9 @@ class Status:
     def set_condition(self, type_: str, ok: bool, reason: str, message: str) -> None:
         self.conditions[type_] = (ok, reason, message)
 
+    def observe_generation(self, generation: Any) -> None:
+        self.generation = generation
+
 
 class Events:
     def __init__(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,7 +78,7 @@ def test_checkpoint_time_alone_is_not_worth_a_write() -> None:
 def test_condition_transition_time_moves_only_on_status_change() -> None:
     client, metrics = FakeClient(), Metrics()
     status = writer(client, metrics)
-    times = iter([1.0, 2.0, 3.0, 4.0])
+    times = itertools.count(1.0)
     status.clock = lambda: next(times) + 1_700_000_000.0
     status.set_condition("Watching", True, "Watching", "a")
     first = status.build()["conditions"][0]["lastTransitionTime"]
