@@ -71,7 +71,7 @@ def test_classifiers_urls_and_keywords(wheel: zipfile.ZipFile) -> None:
     )
     assert {"kubernetes", "kubectl", "krew"} <= set(meta["Keywords"].split(","))
     assert meta["Requires-Python"] == ">=3.11"
-    assert "typer<0.29,>=0.12" in (meta.get_all("Requires-Dist") or [])
+    assert "typer<0.29,>=0.16" in (meta.get_all("Requires-Dist") or [])
 
 
 def test_wheel_holds_the_plugin_and_runner_only(wheel: zipfile.ZipFile) -> None:
