@@ -185,6 +185,10 @@ def write(
             return _write_trigger(writer, trig, _preflight(writer, trig, mode, image), mode, image)
         except PluginError as e:
             return _undone(e, writer, report)
+        except Exception:  # a bug: still leave nothing half-written, then let it surface
+            if not writer.dry_run:
+                writer.rollback(report)
+            raise
 
     for result in _each(one, batch.triggers, workers):
         if isinstance(result, PluginError):
