@@ -35,6 +35,8 @@ NO_POD = "NoRunnerPod"
 OUTDATED = "StatusOutdated"
 STARTING = "RunnerStarting"
 NOT_RENDERED = "SpecNotRendered"
+#: the runner's reason when it exits on an error (runner.status.RUNNER_FAILED)
+RUNNER_FAILED = "RunnerFailed"
 #: runner reasons more telling than "it restarts in a loop": they say why
 KEEP_OVER_CRASH_LOOP = frozenset({"SpecInvalid", migration.REASON, NOT_RENDERED})
 #: the selector of every runner pod
@@ -99,7 +101,12 @@ def assess(obj: Obj, pods: Sequence[Obj] | None) -> Readiness:
     if pods is None:
         return stored
     live = [p for p in pods if not (p.get("metadata") or {}).get("deletionTimestamp")]
-    crashing = [p for p in live if _waiting_reason(p) == CRASH_LOOP]
+    # between two back-offs the container runs for a moment: a runner that reported its
+    # failure and has exited with an error before is still in the loop
+    failed = stored.reason == RUNNER_FAILED
+    crashing = [
+        p for p in live if _waiting_reason(p) == CRASH_LOOP or (failed and _failed_before(p))
+    ]
     if crashing and stored.reason not in KEEP_OVER_CRASH_LOOP:
         restarts = _restarts(crashing[0])
         last = f"; its last report: {stored.reason}: {stored.message}" if stored.message else ""
@@ -153,6 +160,15 @@ def _waiting_reason(pod: Obj) -> str:
         if waiting.get("reason"):
             return str(waiting["reason"])
     return ""
+
+
+def _failed_before(pod: Obj) -> bool:
+    """Restarted after its container exited with an error."""
+    for status in _containers(pod):
+        last = (status.get("lastState") or {}).get("terminated") or {}
+        if int(status.get("restartCount") or 0) and last.get("exitCode"):
+            return True
+    return False
 
 
 def _restarts(pod: Obj) -> int:

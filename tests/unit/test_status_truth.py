@@ -153,6 +153,12 @@ def test_get_shows_true_only_for_the_current_generation_and_a_ready_pod() -> Non
     assert (crash.status, crash.reason) == ("False", "CrashLoopBackOff")
     assert "4 restarts" in crash.message
     assert readiness.assess(good, [pod(ready=False)]).reason == "RunnerNotReady"
+    # running again for a moment between two back-offs, after the runner reported failing
+    failing = trigger(conditions=[ready_cond("False", "RunnerFailed")])
+    between = pod()
+    between["status"]["containerStatuses"][0]["lastState"] = {"terminated": {"exitCode": 2}}
+    assert readiness.assess(failing, [between]).reason == "CrashLoopBackOff"
+    assert readiness.assess(good, [between]).status == "True"  # restarted once, fine now
     assert readiness.assess(good, []).reason == "NoRunnerPod"
     stale = trigger(conditions=[ready_cond("True", "Running", generation=1)])
     assert readiness.assess(stale, [pod()]).reason == "StatusOutdated"
