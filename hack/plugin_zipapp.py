@@ -39,6 +39,10 @@ from packaging.markers import Marker
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "hack"))
+
+from lock import find_python, normalize  # noqa: E402  (hack/lock.py)
+
 LOCK = ROOT / "constraints.txt"
 PACKAGES = ("kubectl_trigger", "runner")
 PACKAGE_SUFFIXES = (".py", ".yaml")
@@ -130,13 +134,8 @@ for name in sys.stdin.read().split("\\0"):
 """
 
 
-class LockMismatch(Exception):
-    """The venv does not hold what constraints.txt says."""
-
-
-def normalize(name: str) -> str:
-    """PEP 503 name."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+class ZipappError(Exception):
+    """The zipapp cannot be built as locked: the venv drifted, or an interpreter is missing."""
 
 
 def locked_versions(lock: Path = LOCK) -> dict[str, str]:
@@ -192,13 +191,13 @@ def dependency_closure() -> list[importlib.metadata.Distribution]:
         if name in seen or not _needed(req):
             continue
         if name not in pins:
-            raise LockMismatch(f"{name} is not in constraints.txt: run `make lock`")
+            raise ZipappError(f"{name} is not in constraints.txt: run `make lock`")
         try:
             dist = importlib.metadata.distribution(name)
         except importlib.metadata.PackageNotFoundError:
-            raise LockMismatch(f"{name} is not installed: run `make venv`") from None
+            raise ZipappError(f"{name} is not installed: run `make venv`") from None
         if dist.version != pins[name]:
-            raise LockMismatch(
+            raise ZipappError(
                 f"{name} {dist.version} is installed but the lock says {pins[name]}: "
                 "run `make venv`"
             )
@@ -241,20 +240,17 @@ def contents() -> dict[str, bytes]:
     for dist in dependency_closure():
         for name, path in _dist_files(dist):
             if name in entries:
-                raise LockMismatch(f"{name} is in two distributions")
+                raise ZipappError(f"{name} is in two distributions")
             entries[name] = path.read_bytes()
     return entries
 
 
 def interpreters() -> dict[str, str]:
     """{version: interpreter} for every supported Python; a missing one is an error."""
-    sys.path.insert(0, str(ROOT / "hack"))
-    from lock import find_python
-
     found = {v: find_python(v) for v in PYTHONS}
     missing = [v for v, python in found.items() if python is None]
     if missing:
-        raise LockMismatch(
+        raise ZipappError(
             f"no CPython {', '.join(missing)} on PATH or in ~/.pyenv: the zipapp carries "
             "byte-code for each supported Python (pyenv install " + " ".join(missing) + ")"
         )
@@ -318,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         out = build(args.out)
-    except LockMismatch as err:
+    except ZipappError as err:
         print(f"zipapp: {err}", file=sys.stderr)
         return 1
     print(f"{out} {out.stat().st_size / 1e6:.1f} MB (byte-code for Python {', '.join(PYTHONS)})")
