@@ -217,12 +217,30 @@ def complete(words: Sequence[str]) -> tuple[list[str], int]:
         return [f"{flag}={v}" for v in found], directive
     if current.startswith("-"):
         return _flags(line.command, current), NO_FILES
+    return _trigger_names(line, current), NO_FILES
+
+
+def _trigger_names(line: Line, current: str) -> list[str]:
+    """Names for a command's arguments: Triggers; after ``clustertrigger``, ClusterTriggers.
+
+    ``TYPE/NAME`` is completed too (kubectl_trigger.kinds reads both spellings).
+    """
+    from kubectl_trigger import kinds
+
     wanted = TRIGGER_ARGUMENTS.get(line.name, 0)
-    if wanted == 0 or (wanted is not None and len(line.arguments) >= wanted):
-        return [], NO_FILES
+    typed = kinds.TYPES.get(line.arguments[0].lower()) if line.arguments else None
+    given = len(line.arguments) - (1 if typed else 0)
+    if wanted == 0 or (wanted is not None and given >= wanted):
+        return []
+    type_, slash, prefix = current.rpartition("/")
+    if slash and kinds.TYPES.get(type_.lower()) and not typed:
+        kind = kinds.TYPES[type_.lower()]
+        names = _names(line, kind, kind == kinds.TRIGGER)
+        return [f"{type_}/{n}" for n in names if n.startswith(prefix)]
+    kind = typed or kinds.TRIGGER
     taken = set(line.arguments)
-    names = _names(line, "Trigger", True)
-    return [n for n in names if n.startswith(current) and n not in taken], NO_FILES
+    names = _names(line, kind, kind == kinds.TRIGGER)
+    return [n for n in names if n.startswith(current) and n not in taken]
 
 
 def run(words: Sequence[str]) -> int:

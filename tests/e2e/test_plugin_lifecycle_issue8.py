@@ -435,6 +435,19 @@ def test_kubectl_completes_commands_flags_and_trigger_names(
     _, files = _complete(cluster, env, "trigger", "create", "-f", "")
     assert files == ":0"  # the shell completes file names
 
+    # ClusterTriggers: after the type, and as TYPE/NAME
+    cluster_trigger = trigger_yaml(f"{namespace}-c", LOG_SPEC).replace(
+        "kind: Trigger", "kind: ClusterTrigger"
+    )
+    plugin(cluster, "create", "-f", "-", "--image", FAKE_IMAGE, input=cluster_trigger)
+    try:
+        after_type = _complete(cluster, env, "trigger", "describe", "clustertrigger", namespace)
+        assert after_type[0] == [f"{namespace}-c"]
+        slashed = _complete(cluster, env, "trigger", "logs", f"clustertrigger/{namespace}")
+        assert slashed[0] == [f"clustertrigger/{namespace}-c"]
+    finally:
+        plugin(cluster, "delete", "clustertrigger", f"{namespace}-c")
+
 
 # --- 11: many triggers from one file are written concurrently, each all or nothing
 
