@@ -65,20 +65,26 @@ def gather(
         found.notes.append(f"pods: {e.message}")
     try:
         found.events = (
-            _events(client, where, trigger, found.pods)[-max_events:] if max_events else []
+            _events(client, where, ref, trigger, found.pods)[-max_events:] if max_events else []
         )
     except PluginError as e:
         found.notes.append(f"events: {e.message}")
     return found
 
 
-def _events(client: KubeClient, namespace: str, trigger: Obj, pods: list[Obj]) -> list[Obj]:
+def _events(
+    client: KubeClient, namespace: str, ref: naming.Ref, trigger: Obj, pods: list[Obj]
+) -> list[Obj]:
+    """The Events of the trigger and of its runner pods (a ClusterTrigger's are in
+    ``default``, the API server's only namespace for Events on cluster-scoped objects)."""
     uids = {trigger["metadata"].get("uid")} | {p["metadata"].get("uid") for p in pods}
     names = {(trigger.get("kind", "Trigger"), trigger["metadata"]["name"])} | {
         ("Pod", p["metadata"]["name"]) for p in pods
     }
     with translated():
         evs = list(session.items(client.list_pages(session.known("Event"), namespace)))
+        if ref.cluster_scoped:
+            evs += session.items(client.list_pages(session.known("Event"), "default"))
     mine = []
     for ev in evs:
         inv = ev.get("involvedObject") or {}

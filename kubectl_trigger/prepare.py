@@ -318,7 +318,7 @@ def _prepare_one(
     config = parse_trigger(obj, default_namespace=home)
     permissions = [
         *required_permissions(config),
-        *rbac.self_permissions(ref.namespace, ref.name, ref.kind, home),
+        *rbac.self_permissions(ref.namespace, ref.name, ref.kind),
     ]
 
     def namespaced(api_version: str, kind: str) -> bool:

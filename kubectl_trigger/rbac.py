@@ -111,22 +111,21 @@ class Rule:
 CLUSTER = None  # the scope key of cluster-wide rules
 
 
-def self_permissions(
-    namespace: str, name: str, kind: str = "Trigger", home: str = ""
-) -> list[Permission]:
+def self_permissions(namespace: str, name: str, kind: str = "Trigger") -> list[Permission]:
     """What every runner needs on its own Trigger (or ClusterTrigger) and to record Events.
 
-    ``namespace`` is the Trigger's (ignored for a ClusterTrigger, which has none);
-    ``home`` the runner's namespace, where Events go (default: ``namespace``).
+    ``namespace`` is the Trigger's (ignored for a ClusterTrigger, which has none, and
+    whose Events the API server takes only in ``default``).
     """
     where = None if kind == "ClusterTrigger" else namespace
+    events = "default" if kind == "ClusterTrigger" else namespace
     return [
         Permission(API_VERSION, kind, frozenset({"get"}), where, (name,)),
         Permission(
             API_VERSION, f"{kind}/status", frozenset({"get", "update", "patch"}), where, (name,)
         ),
         # the runner raises the count of an Event it created by patching it
-        Permission("v1", "Event", frozenset({"create", "patch"}), home or namespace),
+        Permission("v1", "Event", frozenset({"create", "patch"}), events),
     ]
 
 

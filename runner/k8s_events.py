@@ -51,6 +51,10 @@ class _Written:
     created: float
 
 
+#: where Events on a ClusterTrigger go (as for Nodes: "default", the only namespace allowed)
+CLUSTER_EVENTS = "default"
+
+
 class EventRecorder:
     """Aggregates Events for one Trigger and writes them in batches."""
 
@@ -63,10 +67,12 @@ class EventRecorder:
     ) -> None:
         meta = trigger.get("metadata") or {}
         self.client = client
-        self.namespace = str(meta.get("namespace") or "default")
-        self.name = str(meta.get("name") or "trigger")
-        # a ClusterTrigger's Events live in its runner's namespace; the object has none
         kind = str(trigger.get("kind") or "Trigger")
+        # the API server takes Events on a cluster-scoped object only in "default"
+        self.namespace = (
+            str(meta.get("namespace") or "default") if kind == "Trigger" else CLUSTER_EVENTS
+        )
+        self.name = str(meta.get("name") or "trigger")
         self.involved = {
             "apiVersion": API_VERSION,
             "kind": kind,

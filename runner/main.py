@@ -189,7 +189,9 @@ def _run(args: argparse.Namespace, log: Any) -> int:
         config.kind,
         config.name if config.cluster_scoped else f"{config.namespace}/{config.name}",
         config.generation,
-        "the rendered spec" if rendered is not None else "the spec read from the object",
+        "the rendered spec"
+        if rendered is not None
+        else ("the spec of " + args.file if args.file else "the spec read from the object"),
         extra={"status_writes": write_status},
     )
     sync = None

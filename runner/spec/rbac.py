@@ -53,7 +53,8 @@ def required_permissions(
     wanted += [
         Permission(API_VERSION, cfg.kind, frozenset({"get"}), own, names),
         Permission(API_VERSION, f"{cfg.kind}/status", STATUS_VERBS, own, names),
-        Permission("v1", "Event", EVENT_VERBS, cfg.namespace),  # in the runner's namespace
+        # its Events: in its namespace; a ClusterTrigger's in "default" (the API server's rule)
+        Permission("v1", "Event", EVENT_VERBS, "default" if cfg.cluster_scoped else cfg.namespace),
     ]
     return merge_permissions(wanted)
 

@@ -188,16 +188,17 @@ def test_apply_prunes_rbac_no_longer_needed(cluster: Cluster, namespace: str) ->
             "resource": {
                 "apiVersion": "v1",
                 "kind": "ConfigMap",
-                "namespaces": [namespace, "default"],
+                "namespaces": [namespace, "kube-public"],
             }
         },
         "actions": [{"log": {"message": "x"}}],
     }
     _cluster_trigger(cluster, "create", name, wide)
+    # "default": its Events (the API server takes Events on cluster-scoped objects only there)
     assert {r["metadata"]["namespace"] for r in _cluster_labelled(cluster, "roles", name)} == {
-        "kubectl-trigger-system",
-        namespace,
         "default",
+        namespace,
+        "kube-public",
     }
     narrow = {
         **wide,
@@ -209,7 +210,7 @@ def test_apply_prunes_rbac_no_longer_needed(cluster: Cluster, namespace: str) ->
     assert f"role.rbac.authorization.k8s.io/clustertrigger-{name} pruned" in out
     assert f"rolebinding.rbac.authorization.k8s.io/clustertrigger-{name} pruned" in out
     assert {r["metadata"]["namespace"] for r in _cluster_labelled(cluster, "roles", name)} == {
-        "kubectl-trigger-system",
+        "default",
         namespace,
     }
     plugin(cluster, "delete", f"clustertrigger/{name}")
@@ -230,7 +231,7 @@ def test_delete_removes_everything(cluster: Cluster, namespace: str) -> None:
         "the runner pod Running",
     )
     every = f"{DERIVED},clusterroles,clusterrolebindings"
-    # SA, Role+Binding (its Events, in the controlled namespace), ClusterRole+Binding, Deployment
+    # SA, Role+Binding (its Events, in default), ClusterRole+Binding, Deployment
     assert len(_cluster_labelled(cluster, every, name)) == 6
     proc = plugin(cluster, "delete", "clustertrigger", name)
     assert proc.stdout == f"clustertrigger.triggers.kubectl-trigger.dev/{name} deleted\n"

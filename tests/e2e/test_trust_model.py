@@ -315,6 +315,26 @@ def test_cluster_trigger_fires_across_namespaces_and_plain_kubectl_delete_cascad
     assert "Kind:         ClusterTrigger" in described
     assert f"clustertrigger-{name}" in described and "Running Spec:" in described
 
+    # an edit with kubectl runs nowhere; the Warning Event goes where the API server takes
+    # Events on cluster-scoped objects ("default"), and describe shows it
+    patch = {"spec": mark_spec("edited", [namespace])}
+    cluster.kubectl("patch", "clustertrigger", name, "--type=merge", "-p", json.dumps(patch))
+    pod = runner_ready(cluster, SYSTEM, sel)
+    assert pod is not None
+    cluster.kubectl("delete", "pod", pod["metadata"]["name"], "-n", SYSTEM)
+
+    def warned() -> list[dict[str, Any]]:
+        events = cluster.get_json(
+            "events", "-n", "default", "--field-selector", f"involvedObject.name={name}"
+        )["items"]
+        return [e for e in events if e["reason"] == "SpecChangedOutsidePlugin"]
+
+    (event,) = wait_for(warned, 90, "the SpecChangedOutsidePlugin Event")
+    assert event["involvedObject"]["kind"] == "ClusterTrigger"
+    assert (
+        "SpecChangedOutsidePlugin" in plugin(cluster, "describe", f"clustertrigger/{name}").stdout
+    )
+
     # plain kubectl: the garbage collector removes every derived object
     cluster.kubectl("delete", "clustertrigger", name, "--wait=false")
     wait_for(lambda: derived(cluster, "ClusterTrigger", name) == [] or None, 60, "GC of everything")

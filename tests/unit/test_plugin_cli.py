@@ -38,12 +38,18 @@ def test_every_example_validates_and_renders_offline(path: Path) -> None:
     assert code == 0, err
     docs = [d for d in yaml.safe_load_all(out) if d]
     kinds = [d["kind"] for d in docs if d["kind"] != "TriggerTemplate"]
-    assert kinds[0] == "Trigger" and kinds[-1] == "Deployment"
+    assert kinds[0] in ("Trigger", "ClusterTrigger") and kinds[-1] == "Deployment"
     assert {"ServiceAccount", "Role", "RoleBinding"} <= set(kinds)
+    # a Trigger's objects all in its namespace; a ClusterTrigger's runner in the controlled one
+    home = "demo" if kinds[0] == "Trigger" else "kubectl-trigger-system"
     for doc in docs:
-        assert doc["metadata"].get("namespace", "demo") == "demo"
-    role = next(d for d in docs if d["kind"] == "Role")
-    assert all("*" not in r["verbs"] and "*" not in r["resources"] for r in role["rules"])
+        if doc["kind"] in ("Role", "RoleBinding") and kinds[0] == "ClusterTrigger":
+            continue  # where its rights are: the namespaces it reaches, and default (Events)
+        assert doc["metadata"].get("namespace", home) == home, doc["kind"]
+    if kinds[0] == "Trigger":
+        assert not {"ClusterRole", "ClusterRoleBinding"} & set(kinds)
+    for role in (d for d in docs if d["kind"] in ("Role", "ClusterRole")):
+        assert all("*" not in r["verbs"] and "*" not in r["resources"] for r in role["rules"])
 
 
 def test_render_from_stdin_has_the_spec_hash() -> None:
