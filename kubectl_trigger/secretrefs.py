@@ -86,10 +86,13 @@ def lookup(client: KubeClient, wanted: list[SecretUse]) -> dict[SecretUse, Looku
     """Read each Secret once with the user's rights; every use gets its key's ``Lookup``."""
     secrets: dict[tuple[str, str], Mapping[str, Any] | Lookup] = {}
     found: dict[SecretUse, Lookup] = {}
+    unreachable: Lookup | None = None  # once the server cannot be reached, do not wait again
     for use in wanted:
         where = (use.namespace, use.name)
         if where not in secrets:
-            secrets[where] = _get(client, use.namespace, use.name)
+            secrets[where] = unreachable or _get(client, use.namespace, use.name)
+            if secrets[where] == UNREACHABLE:
+                unreachable = UNREACHABLE
         secret = secrets[where]
         found[use] = secret if isinstance(secret, Lookup) else _key(secret, use)
     return found
@@ -104,12 +107,18 @@ def _get(client: KubeClient, namespace: str, name: str) -> Mapping[str, Any] | L
         return dict(client.get(info, name, namespace).get("data") or {})
     except kube_errors.NotFound:
         return Lookup(problem="the Secret does not exist", missing=True)
+    except kube_errors.ConnectionFailed:
+        return UNREACHABLE
     except kube_errors.Forbidden:
         return Lookup(problem="you may not read it (forbidden), so it was not checked")
     except kube_errors.ApiError as e:
         return Lookup(
             problem=f"it could not be read ({e.reason or e.status}), so it was not checked"
         )
+
+
+#: The lookup of every Secret once the API server could not be reached.
+UNREACHABLE = Lookup(problem="the API server could not be reached, so it was not checked")
 
 
 def _key(data: Mapping[str, Any], use: SecretUse) -> Lookup:
