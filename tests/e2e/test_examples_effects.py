@@ -27,7 +27,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 import yaml
@@ -93,13 +93,24 @@ def triggers_in(docs: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(d["kind"], d["metadata"]["name"]) for d in docs if d["kind"] in kinds]
 
 
-def is_ready(cluster: Cluster, namespace: str, name: str) -> bool:
-    conditions = status(cluster, namespace, name).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+def wait_ready(cluster: Cluster, kind: str, namespace: str, name: str) -> None:
+    """Until the runner of ``name`` (its home ``namespace``) reports Ready in the status."""
+
+    def ready() -> bool:
+        conditions = status(cluster, namespace, name).get("conditions") or []
+        return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+    wait_for(ready, 90, f"{kind} {name}'s runner to report Ready")
+
+
+class CreateExample(Protocol):
+    def __call__(
+        self, name: str, namespace: str, docs: list[dict[str, Any]] | None = None
+    ) -> None: ...
 
 
 @pytest.fixture
-def create_example(cluster: Cluster) -> Iterator[Any]:
+def create_example(cluster: Cluster) -> Iterator[CreateExample]:
     """``create(file, namespace, docs=None)``: ``kubectl trigger create`` and wait until Ready.
 
     ``docs`` replaces the file's text (a test's one-field change); the runner runs
@@ -118,11 +129,7 @@ def create_example(cluster: Cluster) -> Iterator[Any]:
         made.append((yaml.safe_dump_all(docs, sort_keys=False), namespace))
         for kind, trigger in triggers_in(docs):
             home = SYSTEM if kind == "ClusterTrigger" else namespace
-            wait_for(
-                lambda home=home, trigger=trigger: is_ready(cluster, home, trigger),
-                90,
-                f"{kind} {trigger}'s runner to report Ready",
-            )
+            wait_ready(cluster, kind, home, trigger)
 
     yield create
     for text, namespace in reversed(made):
@@ -224,8 +231,10 @@ def assert_fires_once_a_night(docs: list[dict[str, Any]], hour: int) -> None:
 # -- tests --------------------------------------------------------------------------------
 
 
-def test_every_example_has_an_effect_test() -> None:
+def test_every_example_has_an_effect_test_and_a_line_in_the_index() -> None:
     assert sorted(EFFECT_TESTS) == sorted(p.name for p in EXAMPLES.glob("*.yaml"))
+    index = (EXAMPLES / "README.md").read_text()
+    assert [f for f in EFFECT_TESTS if f"[{f}]({f})" not in index] == []
     here = Path(__file__).read_text()
     for test in EFFECT_TESTS.values():
         path, _, name = test.rpartition("::")
@@ -233,7 +242,9 @@ def test_every_example_has_an_effect_test() -> None:
         assert f"def {name}(" in source, f"{test} does not exist"
 
 
-def test_restart_on_configmap_change(cluster: Cluster, namespace: str, create_example: Any) -> None:
+def test_restart_on_configmap_change(
+    cluster: Cluster, namespace: str, create_example: CreateExample
+) -> None:
     cluster.kubectl("create", "configmap", "web-config", "-n", namespace, "--from-literal=a=1")
     cluster.kubectl(
         "label", "configmap", "web-config", "-n", namespace,
@@ -289,7 +300,9 @@ def application(namespace: str, name: str, configmap: str) -> dict[str, Any]:
 
 
 @pytest.mark.usefixtures("kubevela")
-def test_kubevela_bump_revision(cluster: Cluster, namespace: str, create_example: Any) -> None:
+def test_kubevela_bump_revision(
+    cluster: Cluster, namespace: str, create_example: CreateExample
+) -> None:
     apply(cluster, application(namespace, "shop", "shop-config"))
     apply(cluster, application(namespace, "blog", "blog-config"))
     for name in ("shop", "blog"):
@@ -319,7 +332,9 @@ def test_kubevela_bump_revision(cluster: Cluster, namespace: str, create_example
     assert annotation(cluster, "application", "blog", namespace, PUBLISH_VERSION) is None
 
 
-def test_slack_on_crashloop(cluster: Cluster, namespace: str, create_example: Any) -> None:
+def test_slack_on_crashloop(
+    cluster: Cluster, namespace: str, create_example: CreateExample
+) -> None:
     hook = "/services/T000/B000/XXXX"
     with HttpReceiver() as receiver:
         secret(cluster, namespace, "slack-hook", url=receiver.base + hook)
@@ -347,7 +362,7 @@ def new_namespaces(cluster: Cluster) -> Iterator[list[str]]:
 
 
 def test_new_namespace_gets_defaults_and_ops_hear_of_it(
-    cluster: Cluster, namespace: str, create_example: Any, new_namespaces: list[str]
+    cluster: Cluster, namespace: str, create_example: CreateExample, new_namespaces: list[str]
 ) -> None:
     """Two ClusterTriggers on Namespaces; runners and Secret in the controlled namespace."""
     with HttpReceiver() as receiver:
@@ -393,7 +408,9 @@ def replicas(cluster: Cluster, namespace: str, name: str) -> int:
     return int(cluster.get_json("deployment", name, "-n", namespace)["spec"]["replicas"])
 
 
-def test_nightly_scale_down(cluster: Cluster, namespace: str, create_example: Any) -> None:
+def test_nightly_scale_down(
+    cluster: Cluster, namespace: str, create_example: CreateExample
+) -> None:
     docs = example_docs("nightly-scale-down.yaml")
     assert_fires_once_a_night(docs, hour=22)
     labels = {"scale-down-at-night": "true"}
@@ -407,7 +424,7 @@ def test_nightly_scale_down(cluster: Cluster, namespace: str, create_example: An
     assert trigger["spec"]["actions"] == docs[0]["spec"]["actions"]  # as the file says
 
 
-def test_cron_create_job(cluster: Cluster, namespace: str, create_example: Any) -> None:
+def test_cron_create_job(cluster: Cluster, namespace: str, create_example: CreateExample) -> None:
     docs = example_docs("cron-create-job.yaml")
     assert_fires_once_a_night(docs, hour=2)
     create_example("cron-create-job.yaml", namespace, with_schedule(docs, "@every 2s"))
@@ -425,7 +442,9 @@ def test_cron_create_job(cluster: Cluster, namespace: str, create_example: Any) 
     datetime.datetime.strptime(command[2].removeprefix("echo report at "), "%Y-%m-%dT%H:%M:%SZ")
 
 
-def test_webhook_on_image_change(cluster: Cluster, namespace: str, create_example: Any) -> None:
+def test_webhook_on_image_change(
+    cluster: Cluster, namespace: str, create_example: CreateExample
+) -> None:
     image = SIMULATED_IMAGE
     with HttpReceiver() as receiver:
         secret(cluster, namespace, "deploy-hook", url=receiver.base + "/deployments")
@@ -475,7 +494,9 @@ def job_condition(cluster: Cluster, namespace: str, name: str) -> str | None:
                  c["type"] in ("Complete", "Failed")), None)  # fmt: skip
 
 
-def test_email_on_job_failure(cluster: Cluster, namespace: str, create_example: Any) -> None:
+def test_email_on_job_failure(
+    cluster: Cluster, namespace: str, create_example: CreateExample
+) -> None:
     docs = example_docs("email-on-job-failure.yaml")
     cert = self_signed(temp_dir())
     password = uuid.uuid4().hex
@@ -505,12 +526,16 @@ def test_email_on_job_failure(cluster: Cluster, namespace: str, create_example: 
         assert mail.login == "alerts@example.com"
         assert (mail.mail_from, mail.rcpt_tos) == ("alerts@example.com", ["batch-team@example.com"])
         assert mail.message["Subject"] == f"Job {namespace}/import-broken failed"
-        body = mail.message.get_payload(decode=True).decode()
+        payload = mail.message.get_payload(decode=True)
+        assert isinstance(payload, bytes)
+        body = payload.decode()
         assert "Failed pods: 1" in body
         assert f"kubectl -n {namespace} logs job/import-broken" in body
 
 
-def test_webhook_on_pod_failure(cluster: Cluster, namespace: str, create_example: Any) -> None:
+def test_webhook_on_pod_failure(
+    cluster: Cluster, namespace: str, create_example: CreateExample
+) -> None:
     with HttpReceiver() as receiver:
         secret(cluster, namespace, "alert-hook", url=receiver.base + "/alert")
         create_example("webhook-on-pod-failure.yaml", namespace)
