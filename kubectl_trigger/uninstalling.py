@@ -157,10 +157,13 @@ def execute(client: KubeClient, plan: Plan, timeout: float, report: Callable[[st
             client.delete(session.known(kind), name, ns or None)
         print(f"{_named(kind, name, ns)} deleted")
     deadline = time.monotonic() + timeout
-    for name in plan.crds:
-        while _exists(client, "CustomResourceDefinition", name):
+    gone = [("CustomResourceDefinition", name) for name in plan.crds]
+    if plan.namespace:  # a later install must not meet it still terminating
+        gone.append(("Namespace", plan.namespace))
+    for kind, name in gone:
+        while _exists(client, kind, name):
             if time.monotonic() > deadline:
-                raise OperationFailed(f"CRD {name} still present after {timeout:g}s")
+                raise OperationFailed(f"{kind} {name} still present after {timeout:g}s")
             time.sleep(0.2)
 
 
