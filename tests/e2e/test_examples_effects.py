@@ -455,6 +455,11 @@ def test_webhook_on_image_change(
             return annotation(cluster, "deployment", "web", namespace, LAST_IMAGE)
 
         wait_for(lambda: remembered() == f"{image}:1.0", 30, "web's image remembered at start")
+        runners = cluster.get_json(
+            "deployments", "-n", namespace, "-l", "app.kubernetes.io/managed-by=kubectl-trigger"
+        )["items"]
+        assert len(runners) == 2  # the two triggers' runners: left alone by the selector
+        assert all(LAST_IMAGE not in (r["metadata"].get("annotations") or {}) for r in runners)
         cluster.kubectl("set", "image", "deployment/web", f"web={image}:1.1", "-n", namespace)
         posted = wait_for(lambda: requests_for(receiver, "/deployments"), 30, "the first post")
         assert posted[0].json() == {
