@@ -334,8 +334,19 @@ class Lines:
         pytest.fail(f"no line matching {pattern!r} in {timeout}s; got:\n{''.join(self.seen)}")
 
 
-def test_logs_follow_goes_on_across_a_runner_restart(cluster: Cluster, namespace: str) -> None:
-    submit(cluster, "create", namespace, "web", LOG_SPEC)
+#: runner image -> a line its log surely has: kwok's stand-in text, or the real runner's JSON
+RUNNERS = {"kwok": "simulated by kwok", "runner": r'^\{".*"message"'}
+
+
+@pytest.mark.parametrize("image", list(RUNNERS))
+def test_logs_follow_goes_on_across_a_runner_restart(
+    cluster: Cluster, namespace: str, image: str
+) -> None:
+    if image == "kwok":
+        submit(cluster, "create", namespace, "web", LOG_SPEC)
+    else:  # the default image: the pod emulator runs the real runner
+        plugin(cluster, "create", "-f", "-", "-n", namespace, input=trigger_yaml("web", LOG_SPEC))
+    logged = RUNNERS[image]
     first = wait_for(lambda: running_pod(cluster, namespace, "web"), 60, "the runner pod Running")
     env = {**os.environ, "KUBECONFIG": cluster.kubeconfig}
     proc = subprocess.Popen(
@@ -348,13 +359,13 @@ def test_logs_follow_goes_on_across_a_runner_restart(cluster: Cluster, namespace
     )
     try:
         lines = Lines(proc)
-        lines.until("simulated by kwok", 30)
+        lines.until(logged, 30)
         cluster.kubectl("delete", "pod", first["metadata"]["name"], "-n", namespace, "--wait=false")
         marker = lines.until(r"^--- runner restarted \(pod ", 90)
         second = wait_for(lambda: running_pod(cluster, namespace, "web"), 60, "a new runner pod")
         assert second["metadata"]["name"] != first["metadata"]["name"]
         assert f"(pod {second['metadata']['name']}, container restart 0) ---" in marker
-        lines.until("simulated by kwok", 30)  # the new pod's log follows the marker
+        lines.until(logged, 30)  # the new pod's log follows the marker
         assert proc.poll() is None  # still following
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=15) == 0
