@@ -9,6 +9,7 @@ missing from the lock, or a venv that drifted from it (``make venv``).
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import re
 import tomllib
 from pathlib import Path
@@ -109,3 +110,26 @@ def test_venv_holds_exactly_the_locked_closure() -> None:
         todo.extend(Requirement(r) for r in dist.requires or [])
     assert {"typer", "rich", "urllib3", "pyyaml", "pytest", "mypy"} <= seen
     assert not problems, "; ".join(sorted(problems)) + ": " + FIX
+
+
+def test_lock_script_marks_only_versions_that_differ_by_python() -> None:
+    spec = importlib.util.spec_from_file_location("hack_lock", ROOT / "hack" / "lock.py")
+    assert spec and spec.loader
+    lock = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lock)
+    text = lock.render(
+        {
+            "3.11": {"rich": "15.0.0", "tomli": "2.0.1"},
+            "3.12": {"rich": "15.0.0"},
+            "3.13": {"rich": "15.0.0", "tomli": "2.2.0"},
+        },
+        "2026-12-02T00:00:00Z",
+    )
+    pins = [line for line in text.splitlines() if not line.startswith("#")]
+    assert pins == [
+        "rich==15.0.0",
+        'tomli==2.0.1 ; python_version == "3.11"',
+        'tomli==2.2.0 ; python_version == "3.13"',
+    ]
+    assert "# uploaded-prior-to: 2026-12-02T00:00:00Z" in text.splitlines()
+    assert lock.normalize("Typing_Extensions") == "typing-extensions"
