@@ -280,6 +280,12 @@ def source_summary(spec: Mapping[str, Any], ref: naming.Ref | None = None) -> st
     res = src.get("resource") or {}
     kind = str(res.get("kind", ""))
     namespaces = res.get("namespaces") or []
+    if ref is not None and ref.cluster_scoped and not namespaces:
+        from kubectl_trigger.rbac import offline_resolver
+
+        # a cluster-scoped kind (Namespace) has no namespaces to speak of
+        if not offline_resolver(str(res.get("apiVersion", "")), kind).namespaced:
+            return kind
     if "*" in namespaces or (not namespaces and ref is not None and ref.cluster_scoped):
         return f"{kind} (all namespaces)"
     if len(namespaces) > 1:

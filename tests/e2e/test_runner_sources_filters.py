@@ -426,6 +426,24 @@ def test_namespace_modes_one_list_and_all(
     one = runners.start(a, "one")
     some = runners.start(a, some_name, cluster_kind)
     every = runners.start(a, every_name, cluster_kind)
+    try:
+        _namespace_modes(crd, a, b, c, d, mine, (one, some, every), (some_name, every_name))
+    finally:  # cluster-scoped: deleting the test's namespaces does not remove them
+        crd.kubectl("delete", "clustertrigger", some_name, every_name, "--wait=false", check=False)
+
+
+def _namespace_modes(
+    crd: Cluster,
+    a: str,
+    b: str,
+    c: str,
+    d: str,
+    mine: set[str],
+    started: tuple[Runner, Runner, Runner],
+    names: tuple[str, str],
+) -> None:
+    one, some, every = started
+    some_name, every_name = names
     for runner in (one, some, every):
         runner.wait_ready()
 
