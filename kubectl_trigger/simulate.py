@@ -319,7 +319,7 @@ def simulate(
     ev = Event(
         type=etype, key=key, object=obj, resource_version=str(meta.get("resourceVersion", ""))
     )
-    result = Result(trig.key, etype, key or "<none>", True)
+    result = Result(str(trig.ref), etype, key or "<none>", True)
     matched, lines = _filters(trig, ev, old)
     result.matched, result.filter_lines = matched, lines
     if not matched:
@@ -352,7 +352,7 @@ def _run_action(
         client=client,  # type: ignore[arg-type]
         read_secret=secrets,
         trigger_name=trig.name,
-        trigger_namespace=trig.namespace,
+        trigger_namespace=trig.home,  # a ClusterTrigger's: the controlled namespace
         log=logging.getLogger(f"kubectl_trigger.test.{entry.kind}"),
     )
     row = ACTIONS[entry.kind]
@@ -375,7 +375,7 @@ def _run_action(
 def report(result: Result) -> str:
     """The human-readable report ``test`` prints."""
     lines = [
-        f"Trigger {result.trigger}: event {result.event} on {result.object_ref}",
+        f"{result.trigger}: event {result.event} on {result.object_ref}",
         f"Filters: {'MATCH' if result.matched else 'NO MATCH'}",
         *[f"  {line}" for line in result.filter_lines],
     ]

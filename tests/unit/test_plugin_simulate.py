@@ -51,7 +51,7 @@ def test_recording_client_answers_reads_from_the_event_object() -> None:
 
 
 def test_report_layout() -> None:
-    result = simulate.Result("n/t", "update", "n/c", True, ["pass  spec.filters[0]: ..."])
+    result = simulate.Result("Trigger n/t", "update", "n/c", True, ["pass  spec.filters[0]: ..."])
     act = simulate.ActionResult("alert", "webhook", "posted", [simulate.Call("POST u", {"a": 1})])
     result.actions.append(act)
     assert simulate.report(result) == (
