@@ -315,7 +315,8 @@ def simulate(
 
     etype = _event_type(trig, event)
     meta = (obj or {}).get("metadata") or {}
-    key = f"{meta.get('namespace', trig.namespace)}/{meta.get('name', '')}" if obj else ""
+    namespace = meta.get("namespace", trig.namespace)  # none: a cluster-scoped object
+    key = (f"{namespace}/" if namespace else "") + str(meta.get("name", "")) if obj else ""
     ev = Event(
         type=etype, key=key, object=obj, resource_version=str(meta.get("resourceVersion", ""))
     )
