@@ -632,6 +632,19 @@ def test_an_old_trigger_reaching_outside_is_refused_and_explained(
         "spec": mark_spec("legacy", ["*"]),
     }
     cluster.kubectl("create", "-f", "-", input=json.dumps(old))  # as an older plugin stored it
+    # and the ClusterRole an older version bound its runner to, with no owner
+    labels = {
+        "app.kubernetes.io/managed-by": "kubectl-trigger",
+        f"{GROUP}/trigger": "legacy",
+        f"{GROUP}/trigger-namespace": namespace,
+    }
+    leftover = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": f"trigger-{namespace}-legacy", "labels": labels},
+        "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}],
+    }
+    cluster.kubectl("create", "-f", "-", input=json.dumps(leftover))
     listed = plugin(cluster, "get", "-n", namespace)
     assert "reaches outside its namespace" in listed.stderr and "ClusterTrigger" in listed.stderr
     described = plugin(cluster, "describe", "legacy", "-n", namespace).stdout
@@ -661,3 +674,32 @@ def test_an_old_trigger_reaching_outside_is_refused_and_explained(
     ready = condition(cluster.get_json("trigger", "legacy", "-n", namespace), "Ready")
     assert ready["status"] == "False" and ready["reason"] == "OutsideNamespace"
     assert "ClusterTrigger" in ready["message"]
+    # the move: delete removes the old Trigger and what an older version left without owners
+    plugin(cluster, "delete", "legacy", "-n", namespace)
+    assert get_or_none(cluster, "clusterrole", f"trigger-{namespace}-legacy") is None
+
+
+def test_install_records_another_controlled_namespace(cluster: Cluster, namespace: str) -> None:
+    system = f"{namespace[:40]}-sys"
+    try:
+        out = plugin(cluster, "install", "--system-namespace", system).stdout
+        assert f"namespace/{system} applied" in out
+        crd = cluster.get_json("crd", f"clustertriggers.{GROUP}")
+        assert crd["metadata"]["annotations"][f"{GROUP}/system-namespace"] == system
+        name = f"sys-{namespace[-6:]}"
+        plugin(
+            cluster,
+            "create",
+            "--image",
+            FAKE_IMAGE,
+            "-f",
+            "-",
+            input=doc("ClusterTrigger", name, mark_spec("s", [namespace])),
+        )
+        assert get_or_none(cluster, "deployment", f"clustertrigger-{name}", "-n", system)
+        assert get_or_none(cluster, "deployment", f"clustertrigger-{name}", "-n", SYSTEM) is None
+        plugin(cluster, "delete", f"clustertrigger/{name}")
+    finally:
+        back = plugin(cluster, "install", check=False)
+        assert back.returncode == 0, back.stderr
+        cluster.kubectl("delete", "namespace", system, "--wait=false", "--ignore-not-found")
