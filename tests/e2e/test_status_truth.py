@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.conftest import Cluster
 from tests.e2e.plugin_support import (  # noqa: F401 - fixture
@@ -359,3 +360,59 @@ def test_advice_never_says_to_delete_what_another_trigger_owns(
     assert get_or_none(cluster, "trigger", "web", "-n", namespace) is None
     kept = get_or_none(cluster, "serviceaccount", "trigger-web", "-n", namespace)
     assert kept is not None and kept["metadata"]["labels"] == labels
+
+
+def test_a_cluster_trigger_tells_the_truth_too(cluster: Cluster, namespace: str) -> None:
+    """The same for a ClusterTrigger (runner in the controlled namespace): kubectl wait
+    after create and after apply, and a crash loop shown by get and plain kubectl."""
+    name = f"ct-{namespace[-6:]}"
+    source = {"resource": {"apiVersion": "v1", "kind": "ConfigMap", "namespaces": [namespace]}}
+
+    def doc(message: str) -> str:
+        return yaml.safe_dump(
+            {
+                "apiVersion": f"{GROUP}/v1alpha1",
+                "kind": "ClusterTrigger",
+                "metadata": {"name": name},
+                "spec": {"source": source, "actions": [{"log": {"message": message}}]},
+            }
+        )
+
+    def wait() -> None:
+        proc = cluster.kubectl(
+            "wait",
+            f"clustertrigger/{name}",
+            "--for=condition=Ready",
+            "--timeout=90s",
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+
+    def ready_condition() -> dict[str, Any]:
+        obj = get_or_none(cluster, "clustertrigger", name) or {}
+        return {c["type"]: c for c in obj["status"]["conditions"]}["Ready"]
+
+    def row() -> dict[str, str]:
+        lines = plugin(cluster, "get", "clustertrigger", name).stdout.splitlines()
+        return _cells(lines)
+
+    plugin(cluster, "create", "-f", "-", input=doc("v1"))
+    try:
+        wait()
+        assert row()["READY"] == "True"
+        plugin(cluster, "apply", "-f", "-", input=doc("v2"))
+        assert ready_condition()["observedGeneration"] == 2
+        wait()
+        assert (ready_condition()["reason"], ready_condition()["observedGeneration"]) == (
+            "Running",
+            2,
+        )
+        deployment = f"deployment/clustertrigger-{name}"
+        cluster.kubectl(
+            "set", "env", deployment, "-n", "kubectl-trigger-system", "TRIGGER_SPEC={broken"
+        )
+        wait_for(lambda: row()["REASON"] == "CrashLoopBackOff", 90, "get: CrashLoopBackOff")
+        plain = _cells(cluster.kubectl("get", "clustertrigger", name).stdout.splitlines())
+        assert (plain["READY"], plain["REASON"]) == ("False", "RunnerFailed"), plain
+    finally:
+        plugin(cluster, "delete", "clustertrigger", name, check=False)
