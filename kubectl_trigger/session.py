@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 #: kind -> (group, version, plural, namespaced, subresources) of the kinds the plugin manages.
 KINDS: dict[str, tuple[str, str, str, bool, tuple[str, ...]]] = {
     "Trigger": (API_GROUP, "v1alpha1", "triggers", True, ("status",)),
+    "ClusterTrigger": (API_GROUP, "v1alpha1", "clustertriggers", False, ("status",)),
     "TriggerTemplate": (API_GROUP, "v1alpha1", "triggertemplates", True, ()),
     "ServiceAccount": ("", "v1", "serviceaccounts", True, ("token",)),
     "Pod": ("", "v1", "pods", True, ("log", "status")),
