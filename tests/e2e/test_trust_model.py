@@ -311,6 +311,8 @@ def test_cluster_trigger_fires_across_namespaces_and_plain_kubectl_delete_cascad
     assert f"trigger.{GROUP}/local" in listed and f"clustertrigger.{GROUP}/{name}" in listed
     only = plugin(cluster, "get", "clustertriggers", name).stdout
     assert name in only and "local" not in only
+    logged = plugin(cluster, "logs", f"clustertrigger/{name}").stdout
+    assert any("ran for update" in json.loads(line)["message"] for line in logged.splitlines())
     described = plugin(cluster, "describe", f"clustertrigger/{name}").stdout
     assert "Kind:         ClusterTrigger" in described
     assert f"clustertrigger-{name}" in described and "Running Spec:" in described
@@ -483,6 +485,14 @@ def test_a_namespace_editor_obtains_no_right_outside_it(
         input=doc("ClusterTrigger", wide, mark_spec("w")),
     )
     try:
+        # the built-in roles, by aggregation: view reads Triggers, none has ClusterTriggers
+        def rules(role: str) -> list[dict[str, Any]]:
+            return list(cluster.get_json("clusterrole", role).get("rules") or [])
+
+        for role in ("view", "edit", "admin"):
+            ours = [r for r in rules(role) if GROUP in (r.get("apiGroups") or [])]
+            assert any("triggers" in r["resources"] for r in ours), role
+            assert not any("clustertriggers" in r["resources"] for r in ours), role
         # the editor reads and edits Triggers in her namespace (aggregated into edit), nothing else
         assert can(cluster, editor_name, "update", "triggers", namespace, group=GROUP)
         assert not can(cluster, editor_name, "get", "triggers", other_namespace, group=GROUP)
