@@ -70,6 +70,8 @@ def run(
     args: list[str], *, env: dict[str, str], input: str | None = None, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
     shown = " ".join(args).replace(f"{sys.executable} -m kubectl_trigger", "kubectl trigger")
+    if args and Path(args[0]).name == "kubectl":
+        shown = "kubectl" + shown[len(args[0]) :]
     print(f"$ {shown}", flush=True)
     proc = subprocess.run(args, env=env, input=input, text=True, capture_output=True, check=False)
     sys.stdout.write(proc.stdout)
@@ -125,7 +127,8 @@ def main() -> None:
     kubectl = kubectl_binary()
     plugin = [sys.executable, "-m", "kubectl_trigger"]
 
-    if not cluster_answers(kubectl, env):
+    local = not cluster_answers(kubectl, env)
+    if local:
         step("No cluster given: bringing up the local control plane")
         run([sys.executable, "-m", "devcluster", "up"], env=env)
         env["KUBECONFIG"] = str(REPO / ".devcluster" / "kubeconfig")
@@ -182,7 +185,22 @@ def main() -> None:
         raise SystemExit("demo: deployment/unrelated was restarted too; that is a bug")
     run([*plugin, "get", "-n", NAMESPACE, "-o", "wide"], env=env)
     run([*plugin, "logs", name, "-n", NAMESPACE, "--tail", "3"], env=env)
-    print("\nDone. Clean up with: kubectl trigger delete -n demo --all; python -m devcluster down")
+    print(_done(kubectl, env["KUBECONFIG"], local))
+
+
+def _done(kubectl: str, kubeconfig: str, local: bool) -> str:
+    """Commands a reader can paste into their own shell: where kubectl and the plugin are."""
+    paths = dict.fromkeys([str(Path(sys.executable).parent), str(Path(kubectl).parent)])
+    lines = [
+        "",
+        "Done. To use this cluster from your shell:",
+        f'  export KUBECONFIG={kubeconfig} PATH="{":".join(paths)}:$PATH"',
+        f"  kubectl trigger get -n {NAMESPACE}",
+        f"Clean up: kubectl trigger delete -n {NAMESPACE} --all",
+    ]
+    if local:
+        lines.append("Stop the local control plane: make cluster-down")
+    return "\n".join(lines)
 
 
 def _trigger_name() -> str:
