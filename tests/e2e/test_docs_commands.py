@@ -1,0 +1,298 @@
+"""Docs as tests: every command a reader would copy from README.md, docs/ and examples/ runs.
+
+Each doc's commands run in document order, one bash process per command with the shell
+state (variables, ``cd``) carried from one to the next as in a reader's terminal, in a
+scratch copy of this checkout (tracked and new files, a git repository of its own so
+``make`` targets that list files work) that uses this checkout's venv and the built
+control-plane binaries: nothing is built anew. KUBECONFIG names the session's control
+plane, the built kubectl and the venv's ``kubectl-trigger`` are on PATH, and
+``.devcluster`` in the copy is the session's state dir, so ``make cluster-up`` finds the
+cluster running. Namespaces a doc creates are removed before it runs (a leftover would
+fail its ``kubectl create namespace``) and, with every namespace and ClusterTrigger it
+left, after it. ``kubectl trigger install``'s CRDs, roles and namespace stay, as the
+``crd`` fixture's CRD stays.
+
+How a doc marks what is not run, exit codes, output and set-up: tests/e2e/doc_commands.py
+and docs/devcluster.md ("Docs are tests"). Skipped commands are listed as skipped tests
+with their reasons (``pytest -ra`` shows them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from kubectl_trigger.naming import DEFAULT_SYSTEM_NAMESPACE
+from tests.conftest import Cluster
+from tests.e2e import doc_commands
+from tests.e2e.doc_commands import DocError, Step
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+STEP_TIMEOUT = 120.0
+#: how long a command marked Ctrl-C runs before it gets SIGINT, and then may take to end
+FOLLOW_SECONDS = 3.0
+INTERRUPT_GRACE = 15.0
+OUTPUT_TAIL = 4000
+CREATES_NAMESPACE = re.compile(r"\bkubectl\s+create\s+(?:namespace|ns)\s+([a-z0-9][-a-z0-9]*)")
+
+#: Saves what a reader's shell would keep after a command (variables, exported or not, and
+#: the working directory) to $KT_DOCS_STATE; the next command's bash sources it first.
+SAVE_STATE = r"""
+__kt_save_state() {
+    local __v __d __f
+    for __v in $(compgen -v); do
+        case $__v in
+            __kt_*|BASH*|SHELLOPTS|PIPESTATUS|FUNCNAME|GROUPS|PPID|UID|EUID|RANDOM|SRANDOM|\
+            SECONDS|LINENO|HISTCMD|OPTIND|OPTARG|DIRSTACK|EPOCH*|COMP*|_|PWD|OLDPWD) continue;;
+        esac
+        __d=$(declare -p "$__v" 2>/dev/null) || continue
+        __f=${__d#declare }; __f=${__f%% *}
+        [[ $__f == *r* ]] && continue
+        printf '%s\n' "$__d"
+    done
+    printf 'cd -- %q\n' "$PWD"
+}
+"""
+
+
+def _doc_name(path: Path) -> str:
+    return str(path.relative_to(REPO))
+
+
+DOCS = doc_commands.doc_files(REPO)
+
+
+def _skipped_steps() -> list[Step]:
+    found: list[Step] = []
+    for path in DOCS:
+        with contextlib.suppress(DocError):  # test_doc_commands_run_as_written reports it
+            found += [s for s in doc_commands.steps(path.read_text(), _doc_name(path)) if s.skip]
+    return found
+
+
+@dataclass
+class Outcome:
+    """How a step ended: its exit code and what it printed (stdout and stderr together)."""
+
+    code: int | None
+    output: str
+    note: str = ""
+
+
+class Shell:
+    """A reader's terminal in the scratch checkout: one bash per command, state carried."""
+
+    def __init__(self, checkout: Path, env: dict[str, str], state: Path) -> None:
+        self.checkout = checkout
+        self.env = {**env, "KT_DOCS_STATE": str(state)}
+        self.state = state
+        state.write_text(f"cd -- {checkout}\n")
+
+    def run(self, step: Step) -> Outcome:
+        script = (
+            f'{SAVE_STATE}\n. "$KT_DOCS_STATE"\nset -o pipefail\n{step.command}\n__kt_rc=$?\n'
+            '__kt_save_state > "$KT_DOCS_STATE.new" && mv "$KT_DOCS_STATE.new" "$KT_DOCS_STATE"\n'
+            "exit $__kt_rc\n"
+        )
+        proc = subprocess.Popen(
+            ["bash", "-c", script],
+            cwd=self.checkout,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            if step.interrupt:
+                return self._interrupt(proc)
+            output, _ = proc.communicate(timeout=STEP_TIMEOUT)
+            return Outcome(proc.returncode, output)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            output, _ = proc.communicate()
+            hint = " (a command that runs until interrupted says Ctrl-C in its comment)"
+            return Outcome(None, output, f"still running after {STEP_TIMEOUT:.0f} s{hint}")
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+    def _interrupt(self, proc: subprocess.Popen[str]) -> Outcome:
+        try:
+            output, _ = proc.communicate(timeout=FOLLOW_SECONDS)
+            note = f"ended after less than {FOLLOW_SECONDS:.0f} s instead of running until Ctrl-C"
+            return Outcome(proc.returncode, output, note)
+        except subprocess.TimeoutExpired:
+            pass
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            output, _ = proc.communicate(timeout=INTERRUPT_GRACE)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            output, _ = proc.communicate()
+            return Outcome(None, output, f"did not end within {INTERRUPT_GRACE:.0f} s of Ctrl-C")
+        # 130 or death by SIGINT is how a shell reports Ctrl-C; both mean "stopped as asked"
+        code = 0 if proc.returncode in (130, -signal.SIGINT) else proc.returncode
+        return Outcome(code, output)
+
+
+def _failure(step: Step, outcome: Outcome) -> str | None:
+    """Why a step's outcome is not what its doc says; ``None`` when it is."""
+    if outcome.note:
+        return outcome.note
+    if outcome.code != step.expect_exit:
+        return f"exited {outcome.code}, the doc expects {step.expect_exit}"
+    if step.output is not None:
+        mismatch = doc_commands.output_mismatch(step.output, outcome.output)
+        if mismatch:
+            return f"output differs from the doc: {mismatch}"
+    return None
+
+
+def _report(step: Step, why: str, outcome: Outcome) -> str:
+    label = {"run": "", "setup": " (docs-test set-up)"}.get(step.kind, "")
+    output = outcome.output[-OUTPUT_TAIL:] or "(nothing)\n"
+    shown = "".join(f"\n    {line}" for line in step.output or ())
+    expected = f"\n--- the doc shows ---{shown}" if step.output is not None else ""
+    return (
+        f"{step.where}{label}: {step.command}\n{why}\n"
+        f"--- output (stdout and stderr) ---\n{output}{expected}"
+    )
+
+
+def _checkout(dest: Path, cluster: Cluster) -> Path:
+    """A copy of this checkout's files (as they are now) that uses its venv and binaries."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    for name in filter(None, listed):
+        source = REPO / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    git = ["git", "-c", "init.defaultBranch=main", "-c", "advice.addIgnoredFile=false"]
+    subprocess.run([*git, "init", "-q"], cwd=dest, check=True)
+    subprocess.run([*git, "add", "--all"], cwd=dest, check=True)
+    # The venv by its parts, with a stamp of its own: make sees it up to date and never
+    # reinstalls (which would point the shared editable install at this copy).
+    venv = dest / ".venv"
+    venv.mkdir()
+    for entry in (REPO / ".venv").iterdir():
+        if entry.name != ".installed-stamp":
+            (venv / entry.name).symlink_to(entry)
+    (venv / ".installed-stamp").touch()
+    (dest / ".devcluster").symlink_to(cluster.state_dir)
+    return dest
+
+
+def _names(cluster: Cluster, *args: str) -> set[str]:
+    proc = cluster.kubectl("get", *args, "-o", "name", check=False)
+    return set(proc.stdout.split()) if proc.returncode == 0 else set()
+
+
+def _delete(cluster: Cluster, names: set[str]) -> None:
+    if names:
+        cluster.kubectl(
+            "delete", *sorted(names), "--ignore-not-found", "--timeout=120s", timeout=150
+        )
+
+
+@contextlib.contextmanager
+def _leaves_nothing(cluster: Cluster, own_namespaces: set[str]) -> Iterator[None]:
+    """The namespaces a doc creates are absent before it runs; after it, every namespace
+    and ClusterTrigger it made is deleted and gone (install's namespace stays)."""
+    _delete(cluster, {f"namespace/{ns}" for ns in own_namespaces} & _names(cluster, "namespaces"))
+    before = _names(cluster, "namespaces") | _names(cluster, "clustertriggers")
+    try:
+        yield
+    finally:
+        made = _names(cluster, "namespaces") | _names(cluster, "clustertriggers")
+        made -= before | {f"namespace/{DEFAULT_SYSTEM_NAMESPACE}"}
+        _delete(cluster, {n for n in made if n.startswith("clustertrigger")})
+        _delete(cluster, {n for n in made if n.startswith("namespace/")})
+
+
+@pytest.mark.timeout(900)  # a doc runs many commands; each one has STEP_TIMEOUT
+@pytest.mark.parametrize("doc", DOCS, ids=_doc_name)
+def test_doc_commands_run_as_written(cluster: Cluster, doc: Path, tmp_path: Path) -> None:
+    """Each command of the doc, in order, ends as the doc says (exit code, shown output)."""
+    name = _doc_name(doc)
+    all_steps = doc_commands.steps(doc.read_text(), name)  # DocError fails here, naming the line
+    steps = [s for s in all_steps if not s.skip]
+    if not steps:
+        return  # nothing to run: the markers above its blocks were still checked
+    own = {m for s in steps for m in CREATES_NAMESPACE.findall(s.command)}
+    checkout = _checkout(tmp_path / "checkout", cluster)
+    env = {
+        **os.environ,
+        "KUBECONFIG": cluster.kubeconfig,
+        "KT_CLUSTER_DIR": str(cluster.state_dir),
+        "PATH": os.pathsep.join(
+            [str(cluster.bin_dir), str(checkout / ".venv" / "bin"), os.environ["PATH"]]
+        ),
+    }
+    shell = Shell(checkout, env, tmp_path / "shell-state")
+    started = time.monotonic()
+    with _leaves_nothing(cluster, own):
+        ran, expected_failures = _run_in_order(steps, shell, checkout)
+    print(
+        f"{name}: {ran} commands run in {time.monotonic() - started:.1f} s, "
+        f"{len(all_steps) - len(steps)} skipped, {len(expected_failures)} failed as marked"
+    )
+    for line in expected_failures:
+        print(f"  xfail {line}")
+
+
+def _run_in_order(steps: list[Step], shell: Shell, checkout: Path) -> tuple[int, list[str]]:
+    """Runs the steps, failing the test at the first that does not end as its doc says."""
+    ran = 0
+    expected_failures: list[str] = []
+    for step in steps:
+        if step.kind == "file":
+            target = checkout / step.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(step.text + "\n")
+            continue
+        began = time.monotonic()
+        outcome = shell.run(step)
+        print(f"  {time.monotonic() - began:5.1f} s  {step.where}  {step.shown}")
+        why = _failure(step, outcome)
+        ran += 1
+        if step.xfail:
+            if why is None:
+                pytest.fail(
+                    f"{step.where}: `{step.shown}` is marked xfail ({step.xfail}) but now "
+                    "works as the doc says: remove the marker",
+                    pytrace=False,
+                )
+            expected_failures.append(f"{step.where}: {step.xfail}: {why}")
+            continue
+        if why is not None:
+            pytest.fail(_report(step, why, outcome), pytrace=False)
+    return ran, expected_failures
+
+
+@pytest.mark.parametrize(
+    "step", _skipped_steps(), ids=lambda s: f"{s.where} {s.shown.split('#')[0].strip()}"
+)
+def test_doc_command_marked_not_run(step: Step) -> None:
+    """Lists each command a doc marks ``docs-test: skip`` with its reason (pytest -ra)."""
+    pytest.skip(f"{step.where}: `{step.shown.split('#')[0].strip()}` not run: {step.skip}")
