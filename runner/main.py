@@ -158,7 +158,7 @@ def _run(args: argparse.Namespace, log: Any) -> int:
     except (SpecErrors, SpecError) as exc:
         _report_invalid(client, trigger, write_status, exc, log)
         return EXIT_SPEC
-    if config.cluster_scoped:  # its Events (and Secrets) live in the runner's namespace
+    if config.cluster_scoped:  # a ClusterTrigger has none: its runner's, for the parts that ask
         trigger = {**trigger, "metadata": {**(trigger.get("metadata") or {}), "namespace": home}}
     outside = reach_errors(config, obj.get("spec") or {}, _namespaced(client))
     if outside:

@@ -713,3 +713,26 @@ def test_install_records_another_controlled_namespace(cluster: Cluster, namespac
         back = plugin(cluster, "install", check=False)
         assert back.returncode == 0, back.stderr
         cluster.kubectl("delete", "namespace", system, "--wait=false", "--ignore-not-found")
+
+
+def test_a_rendered_manifest_applied_with_kubectl_runs_in_sync(
+    cluster: Cluster, namespace: str
+) -> None:
+    # GitOps: render, then plain kubectl apply; 5.0 comes back from the API server as 5
+    spec = {**mark_spec("gitops"), "options": {"rateLimit": {"perSecond": 5.0, "burst": 5}}}
+    rendered = plugin(cluster, "render", "-f", "-", input=doc("Trigger", "gitops", spec, namespace))
+    cluster.kubectl("apply", "-f", "-", input=rendered.stdout)
+    sel = selector("Trigger", "gitops", namespace)
+    wait_for(lambda: runner_ready(cluster, namespace, sel), 90, "the runner Ready")
+    trig = wait_for(
+        lambda: (
+            (t := get_or_none(cluster, "trigger", "gitops", "-n", namespace))
+            and condition(t, "SpecInSync").get("status")
+            and t
+        ),
+        30,
+        "SpecInSync reported",
+    )
+    assert condition(trig, "SpecInSync")["status"] == "True", condition(trig, "SpecInSync")
+    touch(cluster, namespace, "g")
+    wait_for(lambda: mark_of(cluster, namespace, "g") == "gitops" or None, 30, "it fired")
