@@ -21,12 +21,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from kubectl_trigger import session
+from runner.sync import RENDERED
 
 if TYPE_CHECKING:
     from runner.kube.client import KubeClient
 
 STARTING = "RunnerStarting"
-RENDERED = "Rendered"
 
 
 def conditions(generation: int, previous: Any, now: str) -> list[dict[str, Any]]:

@@ -154,10 +154,10 @@ class StatusWriter:
         """(reason, message) once ``fail`` was called."""
         return self._failure
 
-    def hold_conditions(self) -> None:
-        """Write no more conditions: a newer runner (or the plugin) owns them now."""
+    def hold_conditions(self, hold: bool = True) -> None:
+        """Write no more conditions (a newer runner or the plugin owns them now), or again."""
         with self._lock:
-            self._conditions_held = True
+            self._conditions_held = hold
 
     def _set(self, type_: str, ok: bool, reason: str, message: str) -> bool:
         status = "True" if ok else "False"

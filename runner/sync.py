@@ -24,6 +24,9 @@ from runner.spec.model import TriggerConfig
 CONDITION = "SpecInSync"
 IN_SYNC = "RenderedSpecRunning"
 EDITED = "SpecChangedOutsidePlugin"
+#: the SpecInSync reason ``kubectl trigger create/apply`` write for a generation they
+#: rendered (kubectl_trigger.rendered_status): a newer runner is on its way
+RENDERED = "Rendered"
 DEFAULT_INTERVAL = 30.0
 
 
@@ -53,6 +56,11 @@ class SpecSync:
     def observe(self, live: Mapping[str, Any]) -> bool:
         """Report whether ``live`` (the Trigger as read now) matches what runs."""
         ok = self.rendered.in_sync(live)
+        if not ok and superseded(live):  # apply rendered a newer spec: not an edit
+            self.status.hold_conditions()
+            self._last = ok
+            return ok
+        self.status.hold_conditions(False)
         # conditions carry the generation they were computed against (status.py)
         self.status.observe_generation((live.get("metadata") or {}).get("generation"))
         if ok:
@@ -120,3 +128,15 @@ class SpecSync:
                 self.check()
             except Exception as exc:  # a check must never stop the runner
                 self.log.warning("spec sync check failed: %s", exc)
+
+
+def superseded(live: Mapping[str, Any]) -> bool:
+    """Whether the plugin rendered the live Trigger's current generation (its SpecInSync
+    says so, for that generation): its own runner reports, not this one."""
+    generation = (live.get("metadata") or {}).get("generation")
+    for cond in (live.get("status") or {}).get("conditions") or []:
+        if isinstance(cond, Mapping) and cond.get("type") == CONDITION:
+            return bool(
+                cond.get("reason") == RENDERED and cond.get("observedGeneration") == generation
+            )
+    return False

@@ -52,6 +52,9 @@ class Status:
     def observe_generation(self, generation: Any) -> None:
         self.generation = generation
 
+    def hold_conditions(self, hold: bool = True) -> None:
+        self.held = hold
+
 
 class Events:
     def __init__(self) -> None:

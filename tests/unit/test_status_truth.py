@@ -190,3 +190,16 @@ def test_the_plugin_marks_a_new_generation_starting() -> None:
         and got["Ready"]["lastTransitionTime"] == "T1"
     )
     assert {c["observedGeneration"] for c in got.values()} == {5}
+
+
+def test_an_old_runner_keeps_quiet_once_apply_rendered_a_newer_spec() -> None:
+    from runner.sync import superseded
+
+    live = {
+        "metadata": {"generation": 3},
+        "status": {"conditions": rendered_status.conditions(3, [], "T")},
+    }
+    assert superseded(live)
+    live["metadata"]["generation"] = 4  # then edited with kubectl: not rendered
+    assert not superseded(live)
+    assert not superseded({"metadata": {"generation": 1}})
