@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -71,7 +72,7 @@ def test_a_change_to_runner_rebuilds_only_the_runner_layer(snapshot: str, tmp_pa
     changed = tmp_path / "checkout"
     shutil.copytree(snapshot, changed)
     with open(changed / "runner" / "log.py", "a") as source:
-        source.write("\n# a change\n")
+        source.write(f"\n# a change never built before: {secrets.token_hex(8)}\n")
     after = make_image("--repo", str(changed), "--no-archive")
     assert "building the base layer" not in after["log"]
     assert "runner layer built" in after["log"]
