@@ -6,7 +6,9 @@ they are described for writers in docs/devcluster.md ("Docs are tests"):
 
 - A fenced block tagged ``sh``, ``bash`` or ``shell`` is run line by line: each command
   (``\\`` continuations, heredocs and quotes spanning lines joined) is one step, ``#``
-  comment lines are dropped. Other blocks (``yaml``, ``text``, untagged) are never run.
+  comment lines are dropped. A ``yaml`` block holding a whole Trigger, ClusterTrigger or
+  TriggerTemplate is one step, ``kubectl trigger validate --offline`` of it. Other blocks
+  (fragments, ``text``, untagged) are never run.
 - A ``console`` block runs its ``$ `` lines; the lines after one, up to the next ``$ ``,
   are the output it must print, compared loosely: the same columns in order (spacing free),
   ``<anything>`` matches any text (kubectl's own ``<none>``, ``<never>``... stay literal), a
@@ -33,6 +35,10 @@ from pathlib import Path
 
 RUNNABLE_TAGS = frozenset({"sh", "bash", "shell"})
 CONSOLE_TAGS = frozenset({"console", "shell-session"})
+MANIFEST_TAGS = frozenset({"yaml", "yml"})
+MANIFEST_API = re.compile(r"^apiVersion:\s*triggers\.kubectl-trigger\.dev/")
+MANIFEST_KIND = re.compile(r"^kind:\s*(Trigger|ClusterTrigger|TriggerTemplate)\s*$")
+MANIFEST_EOF = "DOCS_TEST_MANIFEST"
 DIRECTIVE = re.compile(r"^\s*<!--\s*docs-test:\s*(?P<body>.*?)\s*-->\s*$")
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*)$")
 PREFIXED = re.compile(r'^(?P<kind>skip|xfail)\s+"(?P<prefix>[^"]+)"\s*:\s*(?P<reason>\S.*)$')
@@ -165,6 +171,8 @@ def _block_steps(block: Block, doc: str) -> list[Step]:
         commands = list(_shell_steps(block, doc))
     elif block.tag in CONSOLE_TAGS:
         commands = list(_console_steps(block, doc))
+    elif block.tag in MANIFEST_TAGS and _is_manifest(block.lines):
+        commands = [Step(doc, block.line, "run", _validate_command(block.lines))]
     else:
         commands = []
     if skip_all is not None:
@@ -181,6 +189,18 @@ def _block_steps(block: Block, doc: str) -> list[Step]:
                 replace(marked, skip=reason) if kind == "skip" else replace(marked, xfail=reason)
             )
     return before + commands
+
+
+def _is_manifest(lines: Sequence[str]) -> bool:
+    """A whole Trigger, ClusterTrigger or TriggerTemplate document (not a fragment)."""
+    return any(MANIFEST_API.match(line) for line in lines) and any(
+        MANIFEST_KIND.match(line) for line in lines
+    )
+
+
+def _validate_command(lines: Sequence[str]) -> str:
+    body = "\n".join(lines)
+    return f"kubectl trigger validate --offline -f - <<'{MANIFEST_EOF}'\n{body}\n{MANIFEST_EOF}"
 
 
 def _shell_steps(block: Block, doc: str) -> Iterator[Step]:

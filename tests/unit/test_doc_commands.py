@@ -202,3 +202,27 @@ def test_the_docs_of_this_checkout_read_without_errors() -> None:
     commands = [s for doc in docs for s in doc_commands.steps(doc.read_text(), doc.name)]
     assert any(s.command.startswith("kubectl trigger create") for s in commands)
     assert all(s.skip is None or len(s.skip) > 10 for s in commands), "a skip needs a reason"
+
+
+def test_whole_trigger_manifests_are_validated_and_fragments_are_not() -> None:
+    text = """```yaml
+apiVersion: triggers.kubectl-trigger.dev/v1alpha1
+kind: ClusterTrigger
+metadata: {name: x}
+```
+
+```yaml
+  filters:
+    - use: {name: notify-ops}
+```
+
+```yaml
+apiVersion: v1
+kind: ConfigMap
+```"""
+    (step,) = _steps(text)
+    assert step.line == 1
+    assert step.command.startswith(
+        "kubectl trigger validate --offline -f - <<'DOCS_TEST_MANIFEST'\n"
+    )
+    assert "kind: ClusterTrigger\nmetadata: {name: x}\nDOCS_TEST_MANIFEST" in step.command
