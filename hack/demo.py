@@ -131,7 +131,9 @@ def main() -> None:
     if local:
         step("No cluster given: bringing up the local control plane")
         run([sys.executable, "-m", "devcluster", "up"], env=env)
-        env["KUBECONFIG"] = str(REPO / ".devcluster" / "kubeconfig")
+        from devcluster.layout import default_state_dir  # honours KT_CLUSTER_DIR, as `up` does
+
+        env["KUBECONFIG"] = str(default_state_dir() / "kubeconfig")
     run([kubectl, "get", "nodes", "-o", "wide"], env=env)
 
     step("Install the Trigger CRDs")

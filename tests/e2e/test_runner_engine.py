@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -23,7 +21,6 @@ import pytest
 from tests.conftest import Cluster
 from tests.e2e.runner_support import (
     API_VERSION,
-    REPO,
     Fired,
     Runner,
     create_cm,
@@ -32,7 +29,7 @@ from tests.e2e.runner_support import (
     make_trigger,
     metric,
     patch_cm,
-    runner_env,
+    run_in_image,
     settle,
     status,
 )
@@ -178,22 +175,7 @@ def test_invalid_spec_exits_2_and_sets_ready_false(
         },
     }
     crd.kubectl("create", "-f", "-", input=json.dumps(body))
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "runner",
-            "--kubeconfig",
-            crd.kubeconfig,
-            "--trigger",
-            f"{namespace}/broken",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO,
-        env=runner_env(),
-    )
+    proc = run_in_image(["--trigger", f"{namespace}/broken"], crd.kubeconfig, tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert "spec.filters[0]" in proc.stderr
     ready = {c["type"]: c for c in status(crd, namespace, "broken")["conditions"]}["Ready"]
