@@ -203,3 +203,33 @@ def test_an_old_runner_keeps_quiet_once_apply_rendered_a_newer_spec() -> None:
     live["metadata"]["generation"] = 4  # then edited with kubectl: not rendered
     assert not superseded(live)
     assert not superseded({"metadata": {"generation": 1}})
+
+
+def test_an_exiting_runner_reports_only_for_the_spec_it_was_rendered_from(
+    monkeypatch: Any,
+) -> None:
+    from runner.rendered import ENV_SPEC_DIGEST, spec_digest
+    from runner.status import report_exit
+
+    spec = {"source": {"cron": {"schedule": "* * * * *"}}}
+    live = {
+        "metadata": {"name": "t", "namespace": "ns", "generation": 4},
+        "spec": spec,
+        "status": {"conditions": [ready_cond("True", "Running", generation=4)]},
+    }
+
+    class Reading(Client):
+        def get(self, info: Any, name: str, namespace: str | None = None) -> Any:
+            return live
+
+    client = Reading()
+    monkeypatch.setenv(ENV_SPEC_DIGEST, "not-this-spec")
+    assert not report_exit(client, "Trigger", "ns", "t", "boom", logging.getLogger("t"))  # type: ignore[arg-type]
+    assert client.patches == []
+    monkeypatch.setenv(ENV_SPEC_DIGEST, spec_digest(spec))
+    assert report_exit(client, "Trigger", "ns", "t", "boom", logging.getLogger("t"))  # type: ignore[arg-type]
+    written = {c["type"]: c for c in client.patches[0]["conditions"]}
+    assert (written["Ready"]["status"], written["Ready"]["reason"]) == ("False", "RunnerFailed")
+    assert written["Ready"]["message"] == "boom"
+    assert {c["observedGeneration"] for c in written.values()} == {4}
+    assert "observedGeneration" not in client.patches[0]  # it runs no generation any more
