@@ -128,7 +128,12 @@ def _stored(obj: Obj, pods: Sequence[Obj] | None) -> Readiness:
     """What the stored Ready condition says, if it was written for this generation."""
     cond = condition(obj)
     if cond is None:
-        return Readiness("False", STARTING, "no runner has reported yet")
+        return Readiness(
+            "False",
+            STARTING,
+            "no runner has reported yet (a Trigger made without kubectl trigger has no "
+            "runner: kubectl trigger apply -f renders one)",
+        )
     generation = (obj.get("metadata") or {}).get("generation")
     observed = cond.get("observedGeneration")
     if generation is not None and observed != generation:
