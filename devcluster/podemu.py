@@ -334,7 +334,17 @@ class EmulatedPod:
     def report_state(self, waiting: str | None = None) -> None:
         """Show restarts and back-off in the pod's status, as `kubectl get pods` users expect."""
         states = {waiting: "waiting"} if waiting else {}
-        self._patch_status({"containerStatuses": self._container_statuses(states)})
+        # A kubelet marks a pod not ready while a container is in back-off, and ready
+        # again once it runs: Deployments and `kubectl trigger get` read these conditions.
+        ready = (
+            {"status": "False", "reason": "ContainersNotReady"} if waiting else {"status": "True"}
+        )
+        conditions = [
+            {"type": t, **ready, "lastTransitionTime": _now()} for t in ("Ready", "ContainersReady")
+        ]
+        self._patch_status(
+            {"containerStatuses": self._container_statuses(states), "conditions": conditions}
+        )
 
     def container_finished(self) -> None:
         """Once every container is done for good, the pod's phase becomes final."""

@@ -113,6 +113,16 @@ def test_a_crash_looping_runner_is_not_ready(cluster: Cluster, namespace: str) -
         "get to show CrashLoopBackOff",
     )
     assert row["READY"] == "False"
+    # as on a real kubelet, a container in back-off makes its pod, and the Deployment, not ready
+    wait_for(
+        lambda: (
+            not cluster.get_json("deployment/trigger-loops", "-n", namespace)["status"].get(
+                "readyReplicas"
+            )
+        ),
+        60,
+        "the runner Deployment to report no ready replica",
+    )
     # plain kubectl reads what the runner wrote before exiting
     plain = _kubectl_row(cluster, namespace, "loops")
     assert (plain["READY"], plain["REASON"]) == ("False", "RunnerFailed"), plain
