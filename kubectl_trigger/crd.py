@@ -176,7 +176,7 @@ def _described(schema: Schema, description: str) -> Schema:
 
 # --- patterns the runner's parser applies, in RE2 syntax --------------------------------
 
-#: runner.spec.durations (Go's syntax, not negative): "0", "-0", or number+unit repeated (1h30m, .5s)
+#: runner.spec.durations (Go syntax, not negative): "0", "-0", or number+unit repeated (1h30m, .5s)
 DURATION = r"^(-0|\+?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+))$"
 #: runner.spec.quantities (a sign is refused for runner resources): 2, 100m, 500Mi, 1e3
 QUANTITY = (
