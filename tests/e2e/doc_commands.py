@@ -40,7 +40,8 @@ MANIFEST_API = re.compile(r"^apiVersion:\s*triggers\.kubectl-trigger\.dev/")
 MANIFEST_KIND = re.compile(r"^kind:\s*(Trigger|ClusterTrigger|TriggerTemplate)\s*$")
 MANIFEST_EOF = "DOCS_TEST_MANIFEST"
 DIRECTIVE = re.compile(r"^\s*<!--\s*docs-test:\s*(?P<body>.*?)\s*-->\s*$")
-FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*)$")
+#: any indentation: a block inside a list item is indented and still runs
+FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*)$")
 PREFIXED = re.compile(r'^(?P<kind>skip|xfail)\s+"(?P<prefix>[^"]+)"\s*:\s*(?P<reason>\S.*)$')
 PLAIN = re.compile(r"^(?P<kind>skip|setup|file)\s*:\s*(?P<value>\S.*)$")
 EXIT_COMMENT = re.compile(r"^exit\s+(?P<code>\d+)(?=$|[\s:;,.)(])")
@@ -118,7 +119,7 @@ def blocks(text: str, doc: str) -> Iterator[Block]:
             tag = fence.group("info").split()[0].lower() if fence.group("info").strip() else ""
             body: list[str] = []
             j = i + 1
-            closing = re.compile(rf"^ {{0,3}}{re.escape(mark[0])}{{{len(mark)},}}\s*$")
+            closing = re.compile(rf"^ *{re.escape(mark[0])}{{{len(mark)},}}\s*$")
             while j < len(lines) and not closing.match(lines[j]):
                 body.append(_dedent(lines[j], indent))
                 j += 1

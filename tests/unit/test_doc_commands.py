@@ -226,3 +226,19 @@ kind: ConfigMap
         "kubectl trigger validate --offline -f - <<'DOCS_TEST_MANIFEST'\n"
     )
     assert "kind: ClusterTrigger\nmetadata: {name: x}\nDOCS_TEST_MANIFEST" in step.command
+
+
+def test_a_block_inside_a_list_item_runs_without_its_indentation() -> None:
+    text = """- Install:
+
+    ```sh
+    kubectl trigger install
+    kubectl trigger create -f t.yaml \\
+        -n shop
+    ```
+"""
+    steps = _steps(text)
+    assert [(s.line, s.command) for s in steps] == [
+        (4, "kubectl trigger install"),
+        (5, "kubectl trigger create -f t.yaml \\\n    -n shop"),
+    ]
