@@ -172,6 +172,11 @@ def _block_steps(block: Block, doc: str) -> list[Step]:
         commands = list(_shell_steps(block, doc))
     elif block.tag in CONSOLE_TAGS:
         commands = list(_console_steps(block, doc))
+        if not commands:
+            raise DocError(
+                f"{doc}:{block.line}: a console block shows commands after '$ ' "
+                "(output alone goes in a text block)"
+            )
     elif block.tag in MANIFEST_TAGS and _is_manifest(block.lines):
         commands = [Step(doc, block.line, "run", _validate_command(block.lines))]
     else:

@@ -157,6 +157,7 @@ docker load -i x.tar
         ("<!-- docs-test: skip: x -->\n```yaml\na: b\n```", "'skip' above a block that runs"),
         ("```sh\necho 'open\n```", "d.md:2: the command never ends"),
         ("```sh\ncat <<EOF\nbody\n```", "heredoc EOF has no closing line"),
+        ("```console\nNAME  READY\n```", "d.md:1: a console block shows commands after"),
     ],
 )
 def test_a_marker_or_command_that_cannot_be_read_is_an_error(text: str, message: str) -> None:
