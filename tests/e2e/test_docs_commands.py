@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -99,8 +100,7 @@ class Shell:
     def __init__(self, checkout: Path, env: dict[str, str], state: Path) -> None:
         self.checkout = checkout
         self.env = {**env, "KT_DOCS_STATE": str(state)}
-        self.state = state
-        state.write_text(f"cd -- {checkout}\n")
+        state.write_text(f"cd -- {shlex.quote(str(checkout))}\n")
 
     def run(self, step: Step) -> Outcome:
         script = (
