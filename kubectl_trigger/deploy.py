@@ -301,7 +301,10 @@ def _write_trigger(
     if mode == "apply" and before is not None and not writer.dry_run:
         keep = {derived.ref(o) for o in wanted}
         namespaces = [ns for ns in trig.rules if ns]
-        for stale in derived.find(writer.client, trig.ref, namespaces=namespaces):
+        found = derived.find(
+            writer.client, trig.ref, namespaces=namespaces, home=trig.home, uid=uid or None
+        )
+        for stale in found:
             if derived.ref(stale) not in keep:
                 writer.delete(stale)
                 outcomes.append(Outcome(stale, "pruned"))

@@ -49,7 +49,8 @@ def gather(
     where = home or ref.namespace
     found = Described(trigger)
     try:
-        found.derived = derived.find(client, ref, namespaces=[where])
+        uid = (trigger.get("metadata") or {}).get("uid")
+        found.derived = derived.find(client, ref, namespaces=[where], home=where, uid=uid)
     except PluginError as e:
         found.notes.append(f"derived objects: {e.message}")
     try:

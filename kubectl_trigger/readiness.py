@@ -70,16 +70,21 @@ def key_of(obj: Obj) -> Key:
 
 
 def pod_key(pod: Obj) -> Key | None:
-    """The key of the trigger a runner pod belongs to, from its labels."""
-    labels = (pod.get("metadata") or {}).get("labels") or {}
+    """The key of the trigger a runner pod belongs to, from its labels.
+
+    A Trigger's runner runs in the Trigger's namespace: the pod's own namespace, never
+    what its labels claim, names that (a pod in namespace a labelled as b's runner
+    speaks for nobody in b).
+    """
+    meta = pod.get("metadata") or {}
+    labels = meta.get("labels") or {}
     if naming.LABEL_CLUSTER_TRIGGER in labels:
         return (naming.CLUSTER_TRIGGER, "", str(labels[naming.LABEL_CLUSTER_TRIGGER]))
     if naming.LABEL_TRIGGER in labels:
-        return (
-            naming.TRIGGER,
-            str(labels.get(naming.LABEL_TRIGGER_NAMESPACE, "")),
-            str(labels[naming.LABEL_TRIGGER]),
-        )
+        claimed = str(labels.get(naming.LABEL_TRIGGER_NAMESPACE, ""))
+        if meta.get("namespace") and naming.label_value(str(meta["namespace"])) != claimed:
+            return None
+        return (naming.TRIGGER, claimed, str(labels[naming.LABEL_TRIGGER]))
     return None
 
 

@@ -46,7 +46,7 @@ def _delete(client: KubeClient, obj: Obj) -> None:
 
 def delete_trigger(client: KubeClient, ref: naming.Ref, report: Report) -> list[Obj]:
     """Delete the trigger ``ref`` and its derived objects; returns what was deleted."""
-    objs = derived.find(client, ref)
+    objs = derived.find(client, ref, home=derived.home_of(client, ref))
     order = {kind: i for i, kind in enumerate(session.DERIVED_KINDS)}
     objs.sort(key=lambda o: order.get(str(o.get("kind")), 99))
     trigger = {
@@ -64,11 +64,13 @@ def wait_gone(client: KubeClient, targets: list[naming.Ref], timeout: float) -> 
     """Poll until every trigger in ``targets`` and its objects are gone."""
     deadline = time.monotonic() + timeout
     pending = list(targets)
+    homes = {ref: derived.home_of(client, ref) for ref in pending}
     delay = 0.1
     while pending:
         still = []
         for ref in pending:
-            left = derived.find(client, ref, kinds=(*session.DERIVED_KINDS, "Pod"))
+            kinds = (*session.DERIVED_KINDS, "Pod")
+            left = derived.find(client, ref, kinds=kinds, home=homes[ref])
             with translated(), ignore_missing():
                 client.get(session.known(ref.kind), ref.name, ref.namespace or None)
                 left.append(

@@ -86,7 +86,7 @@ def gather(client: KubeClient, crd_names: list[str]) -> Plan:
                 else naming.Ref.cluster(meta["name"])
             )
             plan.triggers.append(ref)
-            plan.derived[ref] = derived.find(client, ref)
+            plan.derived[ref] = derived.find(client, ref, uid=meta.get("uid"))
     for obj in _all(client, TEMPLATE):
         plan.templates.append(
             naming.Ref(TEMPLATE, obj["metadata"]["namespace"], obj["metadata"]["name"])

@@ -219,15 +219,17 @@ def _runner_pods(sess: Any, kind: str, ns: str | None) -> dict[Any, list[Obj]] |
     they cannot be listed (READY then shows the stored condition alone).
 
     A Trigger's runner runs in its namespace; a ClusterTrigger's in the controlled
-    namespace, whatever ``-n`` says (listed across namespaces by its label).
+    namespace, whatever ``-n`` says, and only there: a pod labelled as a ClusterTrigger's
+    runner in a namespace its editors control must not speak for it.
     """
     from kubectl_trigger import readiness
+    from kubectl_trigger import system_namespace as controlled
     from kubectl_trigger.errors import PluginError, translated
     from kubectl_trigger.session import items, known
 
     label = naming.LABEL_TRIGGER if kind == "Trigger" else naming.LABEL_CLUSTER_TRIGGER
-    where = ns if kind == "Trigger" else None
     try:
+        where = ns if kind == "Trigger" else controlled.read(sess.client)
         with translated("list pods"):
             pods = list(
                 items(
