@@ -475,7 +475,7 @@ def test_a_namespace_editor_obtains_no_right_outside_it(
         input=doc("Trigger", "local", mark_spec("l"), namespace),
     )
     wide = f"w-{namespace[-6:]}"
-    plugin(
+    created = plugin(
         cluster,
         "create",
         "--image",
@@ -484,6 +484,8 @@ def test_a_namespace_editor_obtains_no_right_outside_it(
         "-",
         input=doc("ClusterTrigger", wide, mark_spec("w")),
     )
+    # create warns, as render does: it may patch ConfigMaps in every namespace
+    assert "cluster-wide write rights: patch ConfigMap (v1), in every namespace" in created.stderr
     try:
         # the built-in roles, by aggregation: view reads Triggers, none has ClusterTriggers
         def rules(role: str) -> list[dict[str, Any]]:
