@@ -148,10 +148,15 @@ def _owner_of(live: Obj) -> str | None:
 
 @dataclass
 class Written:
-    """What ``write`` did: outcomes in input order, and the error of each trigger that failed."""
+    """What ``write`` did: outcomes in input order, and the error of each trigger that failed.
+
+    ``not_written``: after Ctrl-C, the triggers that were not started (or were undone);
+    every other trigger was written whole.
+    """
 
     outcomes: list[Outcome] = field(default_factory=list)
     failures: list[PluginError] = field(default_factory=list)
+    not_written: list[Prepared] = field(default_factory=list)
 
 
 def write(
@@ -185,12 +190,13 @@ def write(
             return _write_trigger(writer, trig, _preflight(writer, trig, mode, image), mode, image)
         except PluginError as e:
             return _undone(e, writer, report)
-        except Exception:  # a bug: still leave nothing half-written, then let it surface
+        except (Exception, KeyboardInterrupt):  # a bug or Ctrl-C: leave nothing half-written
             if not writer.dry_run:
                 writer.rollback(report)
             raise
 
-    for result in _each(one, batch.triggers, workers):
+    results, done.not_written = _each(one, batch.triggers, workers)
+    for result in results:
         if isinstance(result, PluginError):
             done.failures.append(result)
         else:
@@ -234,12 +240,33 @@ def _each(
     fn: Callable[[Prepared], list[Outcome] | PluginError],
     triggers: Sequence[Prepared],
     workers: int,
-) -> list[list[Outcome] | PluginError]:
-    """``fn`` of every trigger, up to ``workers`` at once; results in input order."""
+) -> tuple[list[list[Outcome] | PluginError], list[Prepared]]:
+    """``fn`` of every trigger, up to ``workers`` at once: results in input order, and the
+    triggers left unwritten by Ctrl-C.
+
+    Ctrl-C stops what has not started; a trigger being written by a worker thread is
+    finished (each is all or nothing), one being written by the main thread is undone.
+    """
+    results: list[list[Outcome] | PluginError] = []
     if len(triggers) <= 1 or workers <= 1:
-        return [fn(t) for t in triggers]
-    with ThreadPoolExecutor(max_workers=min(workers, len(triggers))) as pool:
-        return list(pool.map(fn, triggers))
+        for i, trig in enumerate(triggers):
+            try:
+                results.append(fn(trig))
+            except KeyboardInterrupt:
+                return results, list(triggers[i:])
+        return results, []
+    pool = ThreadPoolExecutor(max_workers=min(workers, len(triggers)))
+    futures = [pool.submit(fn, t) for t in triggers]
+    try:
+        for future in futures:
+            future.result()
+    except KeyboardInterrupt:
+        for future in futures:
+            future.cancel()
+    finally:
+        pool.shutdown(wait=True)
+    left = [t for t, f in zip(triggers, futures, strict=True) if f.cancelled()]
+    return [f.result() for f in futures if not f.cancelled()], left
 
 
 def _undone(e: PluginError, writer: Writer, report: Report) -> PluginError:

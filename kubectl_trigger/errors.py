@@ -27,6 +27,7 @@ EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_NOT_FOUND = 3
 EXIT_CLUSTER = 4
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a SIGINT
 
 
 class PluginError(Exception):

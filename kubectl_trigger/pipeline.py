@@ -12,8 +12,14 @@ from typing import Any
 
 from kubectl_trigger import deploy, inputs, naming, output, rbac
 from kubectl_trigger import system_namespace as controlled
-from kubectl_trigger.errors import EXIT_FAILED, PluginError, translated, type_not_served
-from kubectl_trigger.prepare import Batch, discovery_resolver, prepare
+from kubectl_trigger.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    PluginError,
+    translated,
+    type_not_served,
+)
+from kubectl_trigger.prepare import Batch, Prepared, discovery_resolver, prepare
 from kubectl_trigger.session import Session, known
 
 Obj = dict[str, Any]
@@ -120,8 +126,23 @@ def write(
         suffix = " (server dry run)" if dry_run == "server" else ""
         for o in outcomes:
             print(f"{output.resource_name(o.obj)} {o.action}{suffix}")
+    if written.not_written:
+        _interrupted(written.not_written, written.failures, len(batch.triggers))
     _warn_about_secrets(sess, batch)
     _fail_if_any(written.failures, len(batch.triggers))
+
+
+def _interrupted(left: list[Prepared], failures: list[PluginError], total: int) -> None:
+    """Ctrl-C: say which triggers were not written and how to finish (exit 130, as kubectl)."""
+    for e in failures:
+        output.error(e.message, e.details)
+    names = ", ".join(str(t.ref) for t in left)
+    error = PluginError(
+        f"interrupted: {len(left)} of {total} triggers were not written ({names}); every "
+        "other one was written whole. kubectl trigger apply -f with the same files finishes"
+    )
+    error.exit_code = EXIT_INTERRUPTED
+    raise error
 
 
 def _warn_about_secrets(sess: Session, batch: Batch) -> None:

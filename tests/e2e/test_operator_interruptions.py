@@ -1,0 +1,104 @@
+"""An operator presses Ctrl-C in the middle of ``kubectl trigger create -f`` of many triggers.
+
+Before, the interrupt was swallowed by the worker pool: the command went on writing every
+trigger, printed nothing and exited 130, so an operator who aborted a create into the
+wrong namespace got all of it. Now it stops what has not started, finishes the triggers
+being written (each is all or nothing), says which were not written, exits 130, and
+``apply -f`` of the same file converges.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import Cluster
+from tests.e2e.plugin_support import (
+    FAKE_IMAGE,
+    GROUP,
+    REPO,
+    installed,  # noqa: F401 - fixture
+    plugin,
+    plugin_argv,
+)
+from tests.polling import wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("installed")]
+
+COUNT = 40
+
+
+def _file(tmp_path: Path) -> Path:
+    spec = {
+        "source": {"resource": {"apiVersion": "v1", "kind": "ConfigMap", "events": ["update"]}},
+        "actions": [{"log": {"message": "changed {{ .object.metadata.name }}"}}],
+    }
+    docs = [
+        {
+            "apiVersion": f"{GROUP}/v1alpha1",
+            "kind": "Trigger",
+            "metadata": {"name": f"t{i}"},
+            "spec": spec,
+        }
+        for i in range(COUNT)
+    ]
+    path = tmp_path / "many.yaml"
+    path.write_text(yaml.safe_dump_all(docs))
+    return path
+
+
+def _whole_and_partial(cluster: Cluster, namespace: str) -> tuple[set[str], dict[str, list[str]]]:
+    """Triggers present, and for each present one the derived kinds it lacks."""
+    triggers = {
+        o["metadata"]["name"] for o in cluster.get_json("triggers", "-n", namespace)["items"]
+    }
+    missing: dict[str, list[str]] = {}
+    for kind in ("serviceaccounts", "roles", "rolebindings", "deployments"):
+        names = {o["metadata"]["name"] for o in cluster.get_json(kind, "-n", namespace)["items"]}
+        for trig in triggers:
+            if f"trigger-{trig}" not in names:
+                missing.setdefault(trig, []).append(kind)
+    return triggers, missing
+
+
+def test_ctrl_c_during_create_stops_writes_whole_triggers_and_apply_converges(
+    cluster: Cluster, namespace: str, tmp_path: Path
+) -> None:
+    path = _file(tmp_path)
+    proc = subprocess.Popen(
+        [*plugin_argv(), "create", "-f", str(path), "-n", namespace, "--image", FAKE_IMAGE],
+        env={**os.environ, "KUBECONFIG": cluster.kubeconfig},
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as from a terminal
+    )
+    try:
+        wait_for(
+            lambda: cluster.get_json("triggers", "-n", namespace)["items"],
+            60,
+            "the first Trigger to be written",
+        )
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    triggers, missing = _whole_and_partial(cluster, namespace)
+    assert missing == {}, f"half-written triggers after Ctrl-C: {missing}"
+    assert 0 < len(triggers) < COUNT, f"{len(triggers)} of {COUNT} written: Ctrl-C did not stop it"
+    not_written = COUNT - len(triggers)
+    assert f"interrupted: {not_written} of {COUNT} triggers were not written" in stderr, stderr
+    assert "kubectl trigger apply -f" in stderr
+
+    plugin(cluster, "apply", "-f", str(path), "-n", namespace, "--image", FAKE_IMAGE)
+    triggers, missing = _whole_and_partial(cluster, namespace)
+    assert (len(triggers), missing) == (COUNT, {})
