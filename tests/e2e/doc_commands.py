@@ -13,6 +13,10 @@ they are described for writers in docs/devcluster.md ("Docs are tests"):
   are the output it must print, compared loosely: the same columns in order (spacing free),
   ``<anything>`` matches any text (kubectl's own ``<none>``, ``<never>``... stay literal), a
   line ``...`` matches any lines.
+- In ``examples/*.yaml``, the opening comment's lines indented two spaces or more after
+  ``#`` are commands (``#   kubectl -n shop create secret ...``), run after the set-up
+  examples/README.md asks for (``kubectl trigger install``, namespace ``shop``); directives
+  there are ``# docs-test: ...`` lines.
 - A command's trailing comment starting ``exit N`` states its exit code (default 0); one
   mentioning ``Ctrl-C`` marks a command that runs until interrupted: it must still be
   running after a few seconds and end on SIGINT with 0 (or 130).
@@ -39,6 +43,8 @@ MANIFEST_TAGS = frozenset({"yaml", "yml"})
 MANIFEST_API = re.compile(r"^apiVersion:\s*triggers\.kubectl-trigger\.dev/")
 MANIFEST_KIND = re.compile(r"^kind:\s*(Trigger|ClusterTrigger|TriggerTemplate)\s*$")
 MANIFEST_EOF = "DOCS_TEST_MANIFEST"
+EXAMPLE_COMMAND = re.compile(r"^#\s{2,}\S")
+DIRECTIVE_COMMENT = re.compile(r"^#\s*docs-test:\s*(?P<body>.*?)\s*$")
 DIRECTIVE = re.compile(r"^\s*<!--\s*docs-test:\s*(?P<body>.*?)\s*-->\s*$")
 #: any indentation: a block inside a list item is indented and still runs
 FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*)$")
@@ -374,8 +380,37 @@ def _match(want: list[str], have: list[str]) -> bool:
     )
 
 
+def example_steps(text: str, doc: str) -> list[Step]:
+    """The commands in an example's opening comment: lines indented two spaces or more.
+
+    ``# docs-test: ...`` lines there are directives, as above a Markdown block.
+    """
+    code: list[str] = []
+    directives: list[tuple[int, str]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.startswith("#"):
+            break
+        if m := DIRECTIVE_COMMENT.match(line):
+            directives.append((number, m.group("body")))
+            code.append("")
+        else:
+            code.append(line[1:].strip() if EXAMPLE_COMMAND.match(line) else "")
+    if not any(code):
+        if directives:
+            raise DocError(f"{doc}:{directives[0][0]}: a docs-test directive but no command")
+        return []
+    return _block_steps(Block(0, "sh", code, directives), doc)
+
+
 def doc_files(repo: Path) -> list[Path]:
-    """The docs a reader follows: README.md, docs/*.md and every Markdown file in examples/."""
+    """The docs a reader follows: README.md, docs/*.md, examples/' Markdown and YAML files."""
     found = [repo / "README.md", *sorted((repo / "docs").glob("*.md"))]
     found += sorted((repo / "examples").rglob("*.md"))
+    found += sorted((repo / "examples").glob("*.yaml"))
     return [p for p in found if p.is_file()]
+
+
+def doc_steps(path: Path, name: str) -> list[Step]:
+    """A doc's steps: Markdown blocks, or the commands in an example's opening comment."""
+    text = path.read_text()
+    return example_steps(text, name) if path.suffix in (".yaml", ".yml") else steps(text, name)

@@ -200,7 +200,8 @@ def test_output_that_differs_says_which_line(expected: list[str], actual: str, w
 def test_the_docs_of_this_checkout_read_without_errors() -> None:
     docs = doc_commands.doc_files(REPO)
     assert REPO / "README.md" in docs and REPO / "docs" / "cli.md" in docs
-    commands = [s for doc in docs for s in doc_commands.steps(doc.read_text(), doc.name)]
+    assert REPO / "examples" / "slack-on-crashloop.yaml" in docs
+    commands = [s for doc in docs for s in doc_commands.doc_steps(doc, doc.name)]
     assert any(s.command.startswith("kubectl trigger create") for s in commands)
     assert all(s.skip is None or len(s.skip) > 10 for s in commands), "a skip needs a reason"
 
@@ -243,3 +244,27 @@ def test_a_block_inside_a_list_item_runs_without_its_indentation() -> None:
         (4, "kubectl trigger install"),
         (5, "kubectl trigger create -f t.yaml \\\n    -n shop"),
     ]
+
+
+def test_an_examples_opening_comment_holds_its_commands_and_directives() -> None:
+    text = """# Post when a Pod fails. The URL comes from a Secret:
+# prose with one space is not a command.
+#
+# docs-test: setup: kubectl -n shop create deployment web --image=x
+#   kubectl -n shop create secret generic hook \\
+#     --from-literal=url=https://hooks.example/x
+#   kubectl trigger create -f examples/x.yaml -n shop
+apiVersion: triggers.kubectl-trigger.dev/v1alpha1
+#   kubectl not-in-the-opening-comment
+"""
+    steps = doc_commands.example_steps(text, "examples/x.yaml")
+    assert [(s.line, s.kind, s.command) for s in steps] == [
+        (4, "setup", "kubectl -n shop create deployment web --image=x"),
+        (
+            5,
+            "run",
+            "kubectl -n shop create secret generic hook \\\n--from-literal=url=https://hooks.example/x",
+        ),
+        (7, "run", "kubectl trigger create -f examples/x.yaml -n shop"),
+    ]
+    assert doc_commands.example_steps("# just prose\nkind: Trigger\n", "e.yaml") == []
