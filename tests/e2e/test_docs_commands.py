@@ -43,7 +43,8 @@ from tests.e2e.doc_commands import DocError, Step
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
-STEP_TIMEOUT = 120.0
+#: long enough for a cold `make tools` (Go builds of krew and actionlint)
+STEP_TIMEOUT = 420.0
 #: how long a command marked Ctrl-C runs before it gets SIGINT, and then may take to end
 FOLLOW_SECONDS = 3.0
 INTERRUPT_GRACE = 15.0
@@ -259,7 +260,7 @@ def _leaves_nothing(cluster: Cluster, own_namespaces: set[str]) -> Iterator[None
         _delete(cluster, {n for n in made if n.startswith("namespace/")})
 
 
-@pytest.mark.timeout(900)  # a doc runs many commands; each one has STEP_TIMEOUT
+@pytest.mark.timeout(1500)  # a doc runs many commands; each one has STEP_TIMEOUT
 @pytest.mark.parametrize("doc", DOCS)
 def test_doc_commands_run_as_written(cluster: Cluster, doc: str, tmp_path: Path) -> None:
     """Each command of the doc, in order, ends as the doc says (exit code, shown output)."""
