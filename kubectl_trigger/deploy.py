@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from kubectl_trigger import derived, naming, render, rendered_status, session
 from kubectl_trigger.errors import (
     CrdMissing,
+    NotFoundError,
     OperationFailed,
     PluginError,
     ignore_missing,
@@ -174,6 +175,7 @@ def write(
     A TriggerTemplate that cannot be written stops everything (the triggers may
     use it); a trigger that fails leaves the others written.
     """
+    _controlled_namespace_exists(client, batch)
     templates = Writer(client, dry_run=dry_run)
     done = Written()
     try:
@@ -202,6 +204,30 @@ def write(
         else:
             done.outcomes += result
     return done
+
+
+def _controlled_namespace_exists(client: KubeClient, batch: Batch) -> None:
+    """ClusterTriggers' runners live in the controlled namespace: when it was deleted, say
+    how to get it back before anything is written (not the API server's bare NotFound)."""
+    from runner.kube import errors as kube_errors
+
+    for home in sorted({t.home for t in batch.triggers if t.ref.cluster_scoped}):
+        with translated(f"get Namespace {home}"):
+            try:
+                found = client.get(session.known("Namespace"), home)
+            except kube_errors.NotFound:
+                raise NotFoundError(
+                    f"the controlled namespace {home}, where ClusterTriggers' runners live, "
+                    "does not exist (deleted?); run kubectl trigger install to create it "
+                    "again, then run this command again"
+                ) from None
+            except kube_errors.Forbidden:  # may not read it: the writes will say what is wrong
+                continue
+        if (found.get("status") or {}).get("phase") == "Terminating":
+            raise OperationFailed(
+                f"the controlled namespace {home}, where ClusterTriggers' runners live, is being "
+                "deleted; when it is gone, run kubectl trigger install, then this command again"
+            )
 
 
 def _list_many(client: KubeClient, batch: Batch, image: str | None) -> Listed:

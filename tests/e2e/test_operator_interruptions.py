@@ -102,3 +102,45 @@ def test_ctrl_c_during_create_stops_writes_whole_triggers_and_apply_converges(
     plugin(cluster, "apply", "-f", str(path), "-n", namespace, "--image", FAKE_IMAGE)
     triggers, missing = _whole_and_partial(cluster, namespace)
     assert (len(triggers), missing) == (COUNT, {})
+
+
+def test_a_deleted_controlled_namespace_is_named_and_install_then_apply_recovers(
+    cluster: Cluster, namespace: str
+) -> None:
+    """An operator deletes the controlled namespace under a running ClusterTrigger: apply
+    says which namespace is gone and to run install (exit 3, nothing written; before, the
+    API server's bare 'namespaces ... not found'); install, then apply, brings the runner back."""
+    system = f"{namespace[:40]}-sys"
+    name = f"gone-{namespace[-6:]}"
+    spec = {
+        "source": {"resource": {"apiVersion": "v1", "kind": "Namespace", "events": ["create"]}},
+        "actions": [{"log": {"message": "new namespace {{ .object.metadata.name }}"}}],
+    }
+    ct = yaml.safe_dump(
+        {
+            "apiVersion": f"{GROUP}/v1alpha1",
+            "kind": "ClusterTrigger",
+            "metadata": {"name": name},
+            "spec": spec,
+        }
+    )
+    try:
+        plugin(cluster, "install", "--system-namespace", system)
+        plugin(cluster, "create", "-f", "-", "--image", FAKE_IMAGE, input=ct)
+        cluster.kubectl("delete", "namespace", system, "--timeout=120s")
+
+        again = plugin(cluster, "apply", "-f", "-", "--image", FAKE_IMAGE, input=ct, check=False)
+        assert again.returncode == 3, again.stderr
+        assert f"the controlled namespace {system}" in again.stderr, again.stderr
+        assert "kubectl trigger install" in again.stderr
+        assert "Traceback" not in again.stderr
+
+        plugin(cluster, "install", "--system-namespace", system)
+        plugin(cluster, "apply", "-f", "-", "--image", FAKE_IMAGE, input=ct)
+        runner = cluster.get_json("deployment", f"clustertrigger-{name}", "-n", system)
+        assert runner["metadata"]["ownerReferences"][0]["name"] == name
+    finally:
+        plugin(cluster, "delete", f"clustertrigger/{name}", "--ignore-not-found", check=False)
+        back = plugin(cluster, "install", check=False)
+        assert back.returncode == 0, back.stderr
+        cluster.kubectl("delete", "namespace", system, "--wait=false", "--ignore-not-found")
