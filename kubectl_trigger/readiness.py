@@ -35,6 +35,8 @@ NO_POD = "NoRunnerPod"
 OUTDATED = "StatusOutdated"
 STARTING = "RunnerStarting"
 NOT_RENDERED = "SpecNotRendered"
+#: how long a rendered trigger may show RunnerStarting with no runner pod at all
+STARTING_GRACE = 60.0
 #: the runner's reason when it exits on an error (runner.status.RUNNER_FAILED)
 RUNNER_FAILED = "RunnerFailed"
 #: runner reasons more telling than "it restarts in a loop": they say why
@@ -120,6 +122,16 @@ def assess(obj: Obj, pods: Sequence[Obj] | None) -> Readiness:
             CRASH_LOOP,
             f"the runner exits and is restarted in a loop ({restarts} restarts){last}",
         )
+    if not live and stored.reason == STARTING and _for_longer_than(obj, STARTING_GRACE):
+        # create/apply wrote RunnerStarting, then never made the runner (killed mid-way,
+        # or its Deployment deleted since): "starting" forever would be a lie
+        return Readiness(
+            "False",
+            NO_POD,
+            f"no runner pod {STARTING_GRACE:.0f}s after the spec was rendered (an interrupted "
+            "create or apply, or a deleted runner Deployment?): kubectl trigger apply -f "
+            "renders it again",
+        )
     if stored.status != "True":
         return stored
     if not live:
@@ -158,6 +170,18 @@ def _stored(obj: Obj, pods: Sequence[Obj] | None) -> Readiness:
         )
     status = "True" if cond.get("status") == "True" else "False"
     return Readiness(status, str(cond.get("reason") or ""), str(cond.get("message") or ""))
+
+
+def _for_longer_than(obj: Obj, seconds: float) -> bool:
+    """Whether the Ready condition has held for more than ``seconds`` (False if unknown)."""
+    import datetime
+
+    since = str((condition(obj) or {}).get("lastTransitionTime") or "")
+    try:
+        then = datetime.datetime.fromisoformat(since.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return (datetime.datetime.now(datetime.UTC) - then).total_seconds() > seconds
 
 
 def _containers(pod: Obj) -> list[Mapping[str, Any]]:

@@ -9,6 +9,7 @@ being written (each is all or nothing), says which were not written, exits 130, 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -144,3 +145,36 @@ def test_a_deleted_controlled_namespace_is_named_and_install_then_apply_recovers
         back = plugin(cluster, "install", check=False)
         assert back.returncode == 0, back.stderr
         cluster.kubectl("delete", "namespace", system, "--wait=false", "--ignore-not-found")
+
+
+def test_a_trigger_whose_runner_never_came_says_so_and_apply_renders_it(
+    cluster: Cluster, namespace: str, tmp_path: Path
+) -> None:
+    """create killed between the Trigger and its Deployment (here: the Deployment deleted)
+    left READY False RunnerStarting for ever; past a minute with no runner pod it is
+    NoRunnerPod, describe says apply -f renders it, and apply does."""
+    path = tmp_path / "one.yaml"
+    path.write_text(yaml.safe_dump_all(list(yaml.safe_load_all(_file(tmp_path).read_text()))[:1]))
+    plugin(cluster, "create", "-f", str(path), "-n", namespace, "--image", FAKE_IMAGE)
+    cluster.kubectl("delete", "deployment", "trigger-t0", "-n", namespace, "--cascade=foreground")
+    wait_for(
+        lambda: not cluster.get_json("pods", "-n", namespace)["items"], 60, "the runner pod gone"
+    )
+    # the minute of grace, passed: the condition create wrote, a few minutes older
+    trig = cluster.get_json("trigger", "t0", "-n", namespace)
+    conditions = trig["status"]["conditions"]
+    for cond in conditions:
+        cond["lastTransitionTime"] = "2020-01-01T00:00:00Z"
+    cluster.kubectl(
+        "patch", "trigger", "t0", "-n", namespace, "--subresource=status", "--type=merge",
+        "-p", json.dumps({"status": {"conditions": conditions}}),
+    )  # fmt: skip
+
+    rows = plugin(cluster, "get", "-n", namespace).stdout.splitlines()
+    header, row = rows[0].split(), rows[1].split()
+    assert dict(zip(header, row, strict=False))["REASON"] == "NoRunnerPod", rows
+    described = plugin(cluster, "describe", "t0", "-n", namespace).stdout
+    assert "kubectl trigger apply -f renders it again" in described, described
+
+    plugin(cluster, "apply", "-f", str(path), "-n", namespace, "--image", FAKE_IMAGE)
+    assert cluster.get_json("deployment", "trigger-t0", "-n", namespace)["metadata"]["name"]
