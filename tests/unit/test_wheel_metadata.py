@@ -8,7 +8,6 @@ egg-info leaks in.
 from __future__ import annotations
 
 import email.parser
-import os
 import shutil
 import subprocess
 import sys
@@ -32,10 +31,12 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
             shutil.copy2(ROOT / rel, src / rel)
     out = tmp_path_factory.mktemp("wheel")
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(src)],
+        [
+            *(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out)),
+            *("--build-constraint", str(ROOT / "constraints.txt"), str(src)),
+        ],
         capture_output=True,
         text=True,
-        env={**os.environ, "PIP_CONSTRAINT": str(ROOT / "constraints.txt")},
         check=False,
         timeout=300,
     )
