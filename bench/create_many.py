@@ -7,10 +7,11 @@ shell would run the plugin, then deletes the namespace. Prints the median, min
 and max of the runs and merges them into bench/results.json under
 "create_many".
 
-``--baseline DIR`` also measures another checkout of the plugin (say, the one
-before triggers were written concurrently: ``git worktree add DIR <commit>``)
-in the same way and records it beside, so both figures come from one machine
-and one run.
+``--baseline DIR`` also measures another checkout of the plugin in the same way
+and records it beside (``--baseline-label`` says what it is), so both figures
+come from one machine and one run. The recorded baseline is this code writing
+one trigger at a time: ``git archive HEAD kubectl_trigger runner | tar -x -C DIR``,
+then ``WORKERS = 1`` and ``LIST_FROM = 10**9`` in DIR/kubectl_trigger/deploy.py.
 
 Usage: python bench/create_many.py [--triggers 50] [--runs 3] [--baseline DIR]
 """
@@ -143,6 +144,7 @@ def main() -> int:
     parser.add_argument("--triggers", type=int, default=50)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--baseline", type=Path, help="another checkout to measure the same way")
+    parser.add_argument("--baseline-label", default="", help="what the baseline checkout is")
     args = parser.parse_args()
 
     from devcluster import cluster as devcluster
@@ -188,7 +190,8 @@ def main() -> int:
         f"took {write_rate:.0f} writes/s just before)"
     )
     if baseline is not None:
-        figures["baseline"] = {"checkout": str(args.baseline), **baseline}
+        label = args.baseline_label or str(args.baseline)
+        figures["baseline"] = {"checkout": label, **baseline}
         print(
             f"baseline {args.baseline}: median {baseline['median_s']:.2f}s  "
             f"min {baseline['min_s']:.2f}s  max {baseline['max_s']:.2f}s"
