@@ -218,9 +218,10 @@ def _dist_files(dist: importlib.metadata.Distribution) -> Iterator[tuple[str, Pa
 
 
 def _project_files() -> Iterator[tuple[str, Path]]:
-    """The plugin's and runner's committed .py/.yaml files, read from the working tree."""
+    """The plugin's and runner's .py/.yaml files as the working tree has them (tracked or
+    new, not ignored): the code the tests import from the checkout is the code shipped."""
     listed = subprocess.run(
-        ["git", "ls-files", "-z", *PACKAGES],
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", *PACKAGES],
         cwd=ROOT,
         capture_output=True,
         check=True,
