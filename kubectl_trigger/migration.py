@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-#: the Ready reason the runner reports (runner.main.OUTSIDE_NAMESPACE)
-REASON = "OutsideNamespace"
+from runner.conditions import OUTSIDE_NAMESPACE, READY
+
+#: the Ready reason the runner reports
+REASON = OUTSIDE_NAMESPACE
 
 
 def how_to_move(name: str, namespace: str) -> str:
@@ -29,7 +31,7 @@ def reaches_outside(trigger: Mapping[str, Any]) -> bool:
     if trigger.get("kind", "Trigger") != "Trigger":
         return False
     for cond in (trigger.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == "Ready" and cond.get("reason") == REASON:
+        if cond.get("type") == READY and cond.get("reason") == REASON:
             return True
     meta = trigger.get("metadata") or {}
     source = ((trigger.get("spec") or {}).get("source") or {}).get("resource") or {}

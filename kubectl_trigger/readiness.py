@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubectl_trigger import migration, naming
+from runner import conditions
 from runner.rendered import ENV_GENERATION
 
 Obj = Mapping[str, Any]
@@ -33,14 +34,14 @@ CRASH_LOOP = "CrashLoopBackOff"
 NOT_READY = "RunnerNotReady"
 NO_POD = "NoRunnerPod"
 OUTDATED = "StatusOutdated"
-STARTING = "RunnerStarting"
-NOT_RENDERED = "SpecNotRendered"
+STARTING = conditions.RUNNER_STARTING
+NOT_RENDERED = conditions.SPEC_NOT_RENDERED
 #: how long a rendered trigger may show RunnerStarting with no runner pod at all
 STARTING_GRACE = 60.0
-#: the runner's reason when it exits on an error (runner.status.RUNNER_FAILED)
-RUNNER_FAILED = "RunnerFailed"
+#: the runner's reason when it exits on an error
+RUNNER_FAILED = conditions.RUNNER_FAILED
 #: runner reasons more telling than "it restarts in a loop": they say why
-KEEP_OVER_CRASH_LOOP = frozenset({"SpecInvalid", migration.REASON, NOT_RENDERED})
+KEEP_OVER_CRASH_LOOP = frozenset({conditions.SPEC_INVALID, migration.REASON, NOT_RENDERED})
 #: the selector of every runner pod
 POD_SELECTOR = f"{naming.LABEL_NAME}=kubectl-trigger"
 
@@ -54,7 +55,7 @@ class Readiness:
     message: str
 
 
-def condition(obj: Obj, type_: str = "Ready") -> Mapping[str, Any] | None:
+def condition(obj: Obj, type_: str = conditions.READY) -> Mapping[str, Any] | None:
     """The stored condition of ``type_``, or None."""
     for cond in (obj.get("status") or {}).get("conditions") or []:
         if isinstance(cond, Mapping) and cond.get("type") == type_:

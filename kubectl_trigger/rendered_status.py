@@ -21,12 +21,18 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from kubectl_trigger import session
-from runner.sync import RENDERED
+from runner.conditions import (
+    READY,
+    RENDERED,
+    RUNNER_STARTING,
+    SPEC_IN_SYNC,
+    WATCHING,
+)
 
 if TYPE_CHECKING:
     from runner.kube.client import KubeClient
 
-STARTING = "RunnerStarting"
+STARTING = RUNNER_STARTING
 
 
 def conditions(generation: int, previous: Any, now: str) -> list[dict[str, Any]]:
@@ -34,19 +40,19 @@ def conditions(generation: int, previous: Any, now: str) -> list[dict[str, Any]]
     old = {c.get("type"): c for c in previous or [] if isinstance(c, Mapping) and c.get("type")}
     wanted = [
         (
-            "Ready",
+            READY,
             "False",
             STARTING,
             f"generation {generation} was rendered; its runner is starting",
         ),
         (
-            "Watching",
+            WATCHING,
             "Unknown",
             STARTING,
             f"the runner of generation {generation} has not reported yet",
         ),
         (
-            "SpecInSync",
+            SPEC_IN_SYNC,
             "True",
             RENDERED,
             f"kubectl trigger rendered generation {generation} into the runner's pod template",

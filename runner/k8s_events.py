@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from runner import API_VERSION, redact
+from runner.conditions import SPEC_INVALID as SPEC_INVALID  # also the Ready reason
 
 if TYPE_CHECKING:
     from runner.kube.client import KubeClient
@@ -35,7 +36,6 @@ WARNING = "Warning"
 FIRED = "Fired"
 ACTION_FAILED = "ActionFailed"
 FILTER_ERROR = "FilterError"
-SPEC_INVALID = "SpecInvalid"
 
 
 @dataclass

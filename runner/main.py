@@ -426,7 +426,8 @@ def _report_invalid(
         )
     if not write_status:
         return
-    from runner.k8s_events import SPEC_INVALID, WARNING, EventRecorder
+    from runner.conditions import OUTSIDE_NAMESPACE, SPEC_INVALID, WATCHING
+    from runner.k8s_events import WARNING, EventRecorder
     from runner.metrics import Metrics
     from runner.status import StatusWriter
 
@@ -451,15 +452,11 @@ def _report_invalid(
         kind=kind,
     )
     status.fail(reason, message)
-    status.set_condition("Watching", False, reason, "not started: " + message[:200])
+    status.set_condition(WATCHING, False, reason, "not started: " + message[:200])
     status.flush()
     recorder = EventRecorder(client, trigger, log)
     recorder.record(WARNING, reason, message)
     recorder.flush()
-
-
-#: the Ready reason of a namespaced Trigger whose spec reaches other namespaces
-OUTSIDE_NAMESPACE = "OutsideNamespace"
 
 
 if __name__ == "__main__":

@@ -25,6 +25,17 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from runner import API_VERSION, redact
+from runner.conditions import (
+    READY,
+    RUNNER_FAILED,
+    RUNNER_STARTING,
+    RUNNING,
+    SOURCE_UNAVAILABLE,
+    SPEC_IN_SYNC,
+    SPEC_NOT_RENDERED,
+    WATCHING,
+)
+from runner.conditions import RUNNER_STOPPED as RUNNER_STOPPED  # runner.engine stops with it
 from runner.metrics import (
     ACTIONS_FAILED,
     ACTIONS_SUCCEEDED,
@@ -45,18 +56,10 @@ COUNTERS: dict[str, str] = {
     "actionsFailed": ACTIONS_FAILED,
     "filterErrors": FILTER_ERRORS,
 }
-CONDITION_TYPES = ("Ready", "Watching", "SpecInSync")
+CONDITION_TYPES = (READY, WATCHING, SPEC_IN_SYNC)
 MAX_MESSAGE = 1000
 #: lastError.summary: the error shortened for a table cell (``get -o wide``)
 MAX_SUMMARY = 80
-
-#: Ready reasons (docs/runner.md#conditions)
-RUNNING = "Running"
-RUNNER_STARTING = "RunnerStarting"
-SOURCE_UNAVAILABLE = "SourceUnavailable"
-SPEC_NOT_RENDERED = "SpecNotRendered"
-RUNNER_STOPPED = "RunnerStopped"
-RUNNER_FAILED = "RunnerFailed"
 
 
 def now_rfc3339(clock: Callable[[], float] = time.time) -> str:
@@ -125,8 +128,8 @@ class StatusWriter:
         """Set a condition; a change is written at once. Watching and SpecInSync move Ready."""
         with self._lock:
             changed = self._set(type_, ok, reason, message)
-            self._watching_reported = self._watching_reported or type_ == "Watching"
-            if type_ in ("Watching", "SpecInSync"):
+            self._watching_reported = self._watching_reported or type_ == WATCHING
+            if type_ in (WATCHING, SPEC_IN_SYNC):
                 changed = self._derive_ready() or changed
         if changed:
             self._kick.set()
@@ -186,22 +189,22 @@ class StatusWriter:
 
     def _derive_ready(self) -> bool:
         """Ready from what this runner knows: failure, then spec, then source."""
-        spec = self._conditions.get("SpecInSync")
-        watching = self._conditions.get("Watching")
+        spec = self._conditions.get(SPEC_IN_SYNC)
+        watching = self._conditions.get(WATCHING)
         if self._failure is not None:
-            return self._set("Ready", False, *self._failure)
+            return self._set(READY, False, *self._failure)
         if spec is not None and spec.get("status") == "False":
-            return self._set("Ready", False, SPEC_NOT_RENDERED, str(spec.get("message", "")))
+            return self._set(READY, False, SPEC_NOT_RENDERED, str(spec.get("message", "")))
         if watching is None or not self._watching_reported:
             return self._set(
-                "Ready",
+                READY,
                 False,
                 RUNNER_STARTING,
                 "the runner is starting: its source is not watching yet",
             )
         if watching.get("status") != "True":
-            return self._set("Ready", False, SOURCE_UNAVAILABLE, str(watching.get("message", "")))
-        return self._set("Ready", True, RUNNING, str(watching.get("message", "")))
+            return self._set(READY, False, SOURCE_UNAVAILABLE, str(watching.get("message", "")))
+        return self._set(READY, True, RUNNING, str(watching.get("message", "")))
 
     def fired(self) -> None:
         """An event matched just now."""
@@ -381,5 +384,5 @@ def report_exit(
     )
     writer.observe_generation((live.get("metadata") or {}).get("generation"))
     writer.fail(RUNNER_FAILED, message)
-    writer.set_condition("Watching", False, RUNNER_FAILED, "not watching: the runner exited")
+    writer.set_condition(WATCHING, False, RUNNER_FAILED, "not watching: the runner exited")
     return writer.flush()

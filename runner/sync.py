@@ -18,15 +18,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from runner import API_VERSION
+from runner.conditions import EDITED as EDITED
+from runner.conditions import IN_SYNC as IN_SYNC
+from runner.conditions import RENDERED as RENDERED
+from runner.conditions import SPEC_IN_SYNC
 from runner.rendered import Rendered
 from runner.spec.model import TriggerConfig
 
-CONDITION = "SpecInSync"
-IN_SYNC = "RenderedSpecRunning"
-EDITED = "SpecChangedOutsidePlugin"
-#: the SpecInSync reason ``kubectl trigger create/apply`` write for a generation they
-#: rendered (kubectl_trigger.rendered_status): a newer runner is on its way
-RENDERED = "Rendered"
+CONDITION = SPEC_IN_SYNC
 DEFAULT_INTERVAL = 30.0
 
 

@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import typer
 
 from kubectl_trigger import naming, options
+from runner.conditions import READY, SPEC_IN_SYNC
 
 Obj = Mapping[str, Any]
 
@@ -79,9 +80,9 @@ LAST_ERROR_WIDTH = 60
 COLUMNS: dict[str, Callable[[Obj], str]] = {
     "Source": _annotation(naming.ANNOTATION_SOURCE),
     "Actions": _annotation(naming.ANNOTATION_ACTIONS),
-    "Ready": _condition("Ready"),
-    "Reason": _condition_reason("Ready"),
-    "Synced": _condition("SpecInSync"),
+    "Ready": _condition(READY),
+    "Reason": _condition_reason(READY),
+    "Synced": _condition(SPEC_IN_SYNC),
     "Fired": _counter("eventsMatched"),
     "Last Fired": _age_of(lambda o: (o.get("status") or {}).get("lastFired")),
     "Age": _age_of(lambda o: (o.get("metadata") or {}).get("creationTimestamp")),
