@@ -95,9 +95,6 @@ def delete(
         ]
 
     missing = [r for r in [*targets, *templates] if not _exists(client, r)]
-    if missing and not ignore_not_found:
-        listed = ", ".join(str(r) for r in missing)
-        raise NotFoundError(f"not found: {listed}; nothing was deleted")
     targets = [r for r in targets if r not in missing]
     for r in targets:
         teardown.delete_trigger(client, r, output.info)
@@ -110,6 +107,8 @@ def delete(
         print(f"{TEMPLATE.lower()}.{known(TEMPLATE).group}/{r.name} deleted")
     if wait and targets:
         teardown.wait_gone(client, targets, timeout)
+    if missing and not ignore_not_found:
+        raise NotFoundError(f"not found: {', '.join(str(r) for r in missing)}")
 
 
 TEMPLATE = "TriggerTemplate"

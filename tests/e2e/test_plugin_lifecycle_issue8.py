@@ -301,6 +301,14 @@ def test_delete_file_removes_templates_too_and_ignore_not_found_is_silent(
     both = plugin(cluster, "delete", "here", "gone", "-n", namespace, "--ignore-not-found")
     assert both.stdout == f"trigger.{GROUP}/here deleted\n"
 
+    # without the flag, as kubectl: what exists is deleted, the missing one named, exit 3
+    submit(cluster, "create", namespace, "here", LOG_SPEC)
+    partly = plugin(cluster, "delete", "gone", "here", "-n", namespace, check=False)
+    assert partly.returncode == 3, partly.stderr
+    assert partly.stdout == f"trigger.{GROUP}/here deleted\n"
+    assert "gone" in partly.stderr and "not found" in partly.stderr
+    assert get_or_none(cluster, "trigger", "here", "-n", namespace) is None
+
 
 # --- 9: logs -f follows the runner across a restart until interrupted
 
