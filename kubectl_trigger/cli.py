@@ -43,7 +43,8 @@ app = typer.Typer(
     help="Event triggers for Kubernetes: watch objects or a schedule, filter, act.\n\n"
     "Each Trigger gets its own runner with least-privilege RBAC. Exit codes: 0 ok, 1 failed, "
     "2 bad input, 3 not found, 4 cluster unreachable or forbidden. "
-    "-v or --verbose (anywhere on the line) prints the traceback of an unexpected error.",
+    "-v or --verbose (anywhere on the line) prints the traceback of an unexpected error; "
+    "--as, --as-group and --as-uid impersonate, as in kubectl.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -162,6 +163,16 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         raise SystemExit(completion.run(args[1:]))
     args, flagged = split_verbose(args)
+    from kubectl_trigger import impersonation
+    from kubectl_trigger.errors import PluginError
+
+    try:
+        args, impersonation.current = impersonation.split(args)
+    except PluginError as e:
+        from kubectl_trigger import output
+
+        output.error(e.message, e.details)
+        raise SystemExit(e.exit_code) from None
     verbose = flagged or bool(os.environ.get("KUBECTL_TRIGGER_VERBOSE"))
     command = next((a for a in args if not a.startswith("-")), "kubectl trigger")
     try:

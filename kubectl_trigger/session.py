@@ -102,7 +102,7 @@ class Session:
             from runner.kube.config import load_kubectl_config
 
             with translated():
-                self._config = load_kubectl_config(self.kubeconfig, self.context)
+                self._config = _impersonating(load_kubectl_config(self.kubeconfig, self.context))
         return self._config
 
     @property
@@ -140,3 +140,13 @@ def items(pages: Any) -> Iterator[dict[str, Any]]:
             yield from page.get("items") or []
         else:
             yield from page
+
+
+def _impersonating(config: ClientConfig) -> ClientConfig:
+    """``config`` acting as the user --as names, when it does (the flags beat the kubeconfig)."""
+    import dataclasses
+
+    from kubectl_trigger import impersonation
+
+    headers = impersonation.current.headers()
+    return dataclasses.replace(config, impersonate=headers) if headers else config
