@@ -32,6 +32,7 @@ from json.encoder import encode_basestring
 from typing import Any
 
 from runner.spec.errors import SpecError
+from runner.spec.integers import parse_int64
 
 _FIX = 'write one expression in kubectl syntax, e.g. "{.status.conditions[0].type}"'
 _INT64 = 1 << 63
@@ -286,14 +287,6 @@ def _is_alphanumeric(ch: str) -> bool:
     return ch == "_" or ch.isalpha() or ch.isdecimal()
 
 
-def _go_int(text: str) -> int | None:
-    """Go's strconv.Atoi: ASCII digits with an optional sign, within int64."""
-    if not re.fullmatch(r"[+-]?[0-9]+", text):
-        return None
-    value = int(text)
-    return value if -_INT64 <= value < _INT64 else None
-
-
 def _go_float_literal(text: str) -> float | None:
     """Go's ParseFloat on what kubectl's number scanner takes (sign, digits, dots)."""
     if not re.fullmatch(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)", text):
@@ -466,7 +459,7 @@ class _Parser:
         while self.pos < len(s) and (s[self.pos] == "." or _is_digit(s[self.pos])):
             self.pos += 1
         text = s[start : self.pos]
-        whole = _go_int(text)
+        whole = parse_int64(text)
         if whole is not None:
             cur.append(_Literal(whole, True))
             return
@@ -549,7 +542,7 @@ class _Parser:
                 if i and not raw:
                     params.append(None)
                     continue
-                number = _go_int(raw)
+                number = parse_int64(raw)
                 if number is None:
                     raise _ParseError(f"array index {raw!r} is not a number", opened)
                 params.append(number)

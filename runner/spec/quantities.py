@@ -17,6 +17,8 @@ import re
 from typing import TYPE_CHECKING
 
 from runner.spec.errors import SpecError
+from runner.spec.integers import INT64_MAX as _INT64_MAX
+from runner.spec.integers import parse_int64
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -41,7 +43,6 @@ MAX_EXPONENT = 1000
 _FIX = "write a number with an optional suffix, e.g. 2, 100m, 500Mi, 1.5Gi, 1e3"
 _DIGITS = "0123456789"
 _SUFFIX_CHARS = "eEinumkKMGTP"
-_INT64_MAX = (1 << 63) - 1
 
 
 #: sign, leading zeros, whole digits, fraction digits, suffix: a subset of what _split reads
@@ -76,15 +77,6 @@ def _scan_digits(text: str, pos: int) -> int:
     while pos < len(text) and text[pos] in _DIGITS:
         pos += 1
     return pos
-
-
-def _int64(text: str) -> int | None:
-    """``text`` as Go's strconv.ParseInt(text, 10, 64) reads it, or None."""
-    digits = text[1:] if text[:1] in ("+", "-") else text
-    if not digits or any(c not in _DIGITS for c in digits):
-        return None
-    value = int(digits) * (-1 if text[0] == "-" else 1)
-    return value if -_INT64_MAX - 1 <= value <= _INT64_MAX else None
 
 
 def _split(text: str) -> tuple[bool, str, str, bool, str]:
@@ -133,7 +125,7 @@ def _parse(text: str) -> Decimal:
     elif binary:
         exponent = BINARY_SUFFIXES[suffix]
     else:
-        parsed = _int64(suffix[1:]) if len(suffix) > 1 and suffix[0] in "eE" else None
+        parsed = parse_int64(suffix[1:]) if len(suffix) > 1 and suffix[0] in "eE" else None
         if parsed is None:
             raise _Bad(f"unknown suffix {suffix!r}")
         if abs(parsed) > MAX_EXPONENT:

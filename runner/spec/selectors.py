@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from runner.spec.errors import SpecError
+from runner.spec.integers import parse_int64
 
 _LABEL_FIX = "write e.g. app=web,tier!=db,env in (prod,staging),!legacy"
 _FIELD_FIX = "write e.g. metadata.name=web-config or status.phase!=Running"
@@ -31,7 +32,6 @@ _NAME = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?")
 _DNS_LABEL = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?"
 _DNS_SUBDOMAIN = re.compile(rf"{_DNS_LABEL}(?:\.{_DNS_LABEL})*")
 _FIELD_NAME = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
-_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
 def label_key_problem(key: str) -> str | None:
@@ -67,15 +67,6 @@ def label_value_problem(value: str) -> str | None:
     return None
 
 
-def _int64(text: str) -> int | None:
-    """``text`` as Go's strconv.ParseInt(text, 10, 64) reads it, or None."""
-    digits = text[1:] if text[:1] in ("+", "-") else text
-    if not digits or not digits.isascii() or not digits.isdigit():
-        return None
-    value = -int(digits) if text[0] == "-" else int(digits)
-    return value if _INT64_MIN <= value <= _INT64_MAX else None
-
-
 # -- label selectors -----------------------------------------------------------------------
 
 
@@ -96,12 +87,12 @@ def _not_in(labels: Mapping[str, str], req: Requirement) -> bool:
 
 
 def _greater(labels: Mapping[str, str], req: Requirement) -> bool:
-    value = _int64(labels[req.key]) if req.key in labels else None
+    value = parse_int64(labels[req.key]) if req.key in labels else None
     return value is not None and value > int(req.values[0])
 
 
 def _less(labels: Mapping[str, str], req: Requirement) -> bool:
-    value = _int64(labels[req.key]) if req.key in labels else None
+    value = parse_int64(labels[req.key]) if req.key in labels else None
     return value is not None and value < int(req.values[0])
 
 
@@ -266,7 +257,7 @@ class _LabelParser:
                 self.pos -= 1
                 raise self.fail(problem)
         if op in (">", "<"):
-            if _int64(values[0]) is None:
+            if parse_int64(values[0]) is None:
                 self.pos -= 1
                 raise self.fail(f"{op!r} needs a whole number, got {values[0]!r}")
             return Requirement(key, "gt" if op == ">" else "lt", values)
