@@ -84,8 +84,10 @@ def _events(
     }
     with translated():
         evs = list(session.items(client.list_pages(session.known("Event"), namespace)))
-        if ref.cluster_scoped:
-            evs += session.items(client.list_pages(session.known("Event"), "default"))
+        if ref.cluster_scoped:  # where the runner records them (runner.k8s_events)
+            from runner.k8s_events import CLUSTER_EVENTS
+
+            evs += session.items(client.list_pages(session.known("Event"), CLUSTER_EVENTS))
     mine = []
     for ev in evs:
         inv = ev.get("involvedObject") or {}

@@ -316,10 +316,7 @@ def _prepare_one(
         meta["namespace"] = ref.namespace
     obj = {"apiVersion": API_VERSION, "kind": ref.kind, "metadata": meta, "spec": expanded}
     config = parse_trigger(obj, default_namespace=home)
-    permissions = [
-        *required_permissions(config),
-        *rbac.self_permissions(ref.namespace, ref.name, ref.kind),
-    ]
+    permissions = required_permissions(config)  # its own Trigger's, status and Events too
 
     def namespaced(api_version: str, kind: str) -> bool:
         return resolve(api_version, kind).namespaced

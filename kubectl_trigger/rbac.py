@@ -115,18 +115,12 @@ def self_permissions(namespace: str, name: str, kind: str = "Trigger") -> list[P
     """What every runner needs on its own Trigger (or ClusterTrigger) and to record Events.
 
     ``namespace`` is the Trigger's (ignored for a ClusterTrigger, which has none, and
-    whose Events the API server takes only in ``default``).
+    whose Events the API server takes only in ``default``). They are stated once, in
+    ``runner.spec.rbac.own_permissions``; ``required_permissions`` includes them.
     """
-    where = None if kind == "ClusterTrigger" else namespace
-    events = "default" if kind == "ClusterTrigger" else namespace
-    return [
-        Permission(API_VERSION, kind, frozenset({"get"}), where, (name,)),
-        Permission(
-            API_VERSION, f"{kind}/status", frozenset({"get", "update", "patch"}), where, (name,)
-        ),
-        # the runner raises the count of an Event it created by patching it
-        Permission("v1", "Event", frozenset({"create", "patch"}), events),
-    ]
+    from runner.spec.rbac import own_permissions
+
+    return own_permissions(kind, None if kind == "ClusterTrigger" else namespace, name)
 
 
 def plan_rules(

@@ -48,15 +48,22 @@ def required_permissions(
     ctx = parse_context(cfg)
     for entry in cfg.actions:
         wanted += registry[entry.kind].permissions(entry.config, ctx)
-    names = (cfg.name,)
-    own = None if cfg.cluster_scoped else cfg.namespace  # a ClusterTrigger has no namespace
-    wanted += [
-        Permission(API_VERSION, cfg.kind, frozenset({"get"}), own, names),
-        Permission(API_VERSION, f"{cfg.kind}/status", STATUS_VERBS, own, names),
-        # its Events: in its namespace; a ClusterTrigger's in "default" (the API server's rule)
-        Permission("v1", "Event", EVENT_VERBS, "default" if cfg.cluster_scoped else cfg.namespace),
-    ]
+    wanted += own_permissions(cfg.kind, None if cfg.cluster_scoped else cfg.namespace, cfg.name)
     return merge_permissions(wanted)
+
+
+def own_permissions(kind: str, namespace: str | None, name: str) -> list[Permission]:
+    """What every runner needs on its own Trigger (``namespace`` None: a ClusterTrigger):
+    read it, write its status, and record Events about it."""
+    from runner.k8s_events import CLUSTER_EVENTS
+
+    return [
+        Permission(API_VERSION, kind, frozenset({"get"}), namespace, (name,)),
+        Permission(API_VERSION, f"{kind}/status", STATUS_VERBS, namespace, (name,)),
+        # its Events: in its namespace; a ClusterTrigger's where the API server takes them
+        # (the runner raises the count of an Event it created by patching it)
+        Permission("v1", "Event", EVENT_VERBS, CLUSTER_EVENTS if namespace is None else namespace),
+    ]
 
 
 def _registry(actions: Mapping[str, ActionKind] | None) -> Mapping[str, ActionKind]:
