@@ -28,6 +28,10 @@ NAMESPACE = "demo"
 
 WORKLOAD = """
 apiVersion: v1
+kind: Namespace
+metadata: {name: demo}
+---
+apiVersion: v1
 kind: ConfigMap
 metadata:
   name: web-config
@@ -139,8 +143,7 @@ def main() -> None:
     step("Install the Trigger CRDs")
     run([*plugin, "install"], env=env)
 
-    step("A ConfigMap and two Deployments, one of which uses it")
-    run([kubectl, "create", "namespace", NAMESPACE], env=env, check=False)
+    step("A namespace, a ConfigMap and two Deployments, one of which uses the ConfigMap")
     run([kubectl, "apply", "-f", "-"], env=env, input=WORKLOAD)
 
     step("The trigger: restart the workloads that use a ConfigMap when it changes")
