@@ -244,7 +244,7 @@ def text(d: Described) -> str:
     else:
         lines.append("  <none>")
     lines += [f"Note: could not read {n}" for n in d.notes]
-    return "\n".join(str(line) for line in lines) + "\n"
+    return output.terminal_safe("\n".join(str(line) for line in lines) + "\n")
 
 
 def _rendered(objs: list[Obj]) -> tuple[Any, str] | None:
@@ -257,9 +257,10 @@ def _rendered(objs: list[Obj]) -> tuple[Any, str] | None:
         ) or [{}]
         env = {e.get("name"): e.get("value") for e in containers[0].get("env") or []}
         if env.get(ENV_SPEC):
+            from kubectl_trigger.render import spec_from_env_value
+
             try:
-                text = str(env[ENV_SPEC]).replace("$$", "$")  # as the kubelet expands it
-                return json.loads(text), str(env.get(ENV_GENERATION) or "")
+                return spec_from_env_value(str(env[ENV_SPEC])), str(env.get(ENV_GENERATION) or "")
             except ValueError:
                 return None
     return None

@@ -95,9 +95,24 @@ def print_objects(objs: Sequence[Mapping[str, Any]], fmt: str) -> None:
         sys.stdout.write(to_yaml(objs))
 
 
+#: control characters a terminal acts on (all but tab and newline), shown instead as text
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)] if c not in (9, 10)}
+_CONTROL |= {0x1B: "^[", 0x0D: "\\r"}
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with terminal control characters made visible (ESC as ``^[``, CR as ``\\r``).
+
+    Status messages, Events and spec values are written by others (a namespace's
+    editors can create Events): printed raw, an escape sequence could clear the screen or
+    rewrite rows of the reader's terminal. kubectl escapes them in get and describe too.
+    """
+    return text.translate(_CONTROL)
+
+
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]], no_headers: bool = False) -> str:
     """Columns padded like kubectl's: three spaces apart, left-aligned, upper-case headers."""
-    body = [[str(c) for c in row] for row in rows]
+    body = [[terminal_safe(str(c)) for c in row] for row in rows]
     lines = body if no_headers else [[h.upper() for h in headers], *body]
     if not lines:
         return ""

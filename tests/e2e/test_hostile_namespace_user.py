@@ -180,3 +180,51 @@ def test_look_alikes_do_not_speak_for_another_namespaces_trigger(
         assert len(_still_there(cluster, namespace)) == 3
     finally:
         cluster.kubectl("delete", "namespace", other, "--wait=false", check=False)
+
+
+def test_terminal_escapes_from_her_events_and_status_reach_no_terminal(
+    cluster: Cluster, namespace: str, tmp_path: Path
+) -> None:
+    """An editor's Event about a Trigger and a namespace admin's status text carry escape
+    sequences (clear the screen, overwrite a row): get and describe show them as text."""
+    mallory = _editor(cluster, namespace, tmp_path)
+    spec = {
+        "source": {"resource": {"apiVersion": "v1", "kind": "ConfigMap", "events": ["update"]}},
+        "actions": [{"log": {"message": "changed {{ .object.metadata.name }}"}}],
+    }
+    doc = json.dumps(
+        {"apiVersion": API, "kind": "Trigger", "metadata": {"name": "esc"}, "spec": spec}
+    )
+    plugin(cluster, "create", "-f", "-", "-n", namespace, "--image", FAKE_IMAGE, input=doc)
+    trig = cluster.get_json("trigger", "esc", "-n", namespace)
+    hostile = "boom\x1b[2J\x1b[31mred\rover"
+    event = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": "forged", "namespace": namespace},
+        "involvedObject": {
+            "apiVersion": API,
+            "kind": "Trigger",
+            "name": "esc",
+            "namespace": namespace,
+            "uid": trig["metadata"]["uid"],
+        },
+        "reason": "Forged",
+        "message": hostile,
+        "type": "Warning",
+        "source": {"component": "mallory"},
+    }
+    kubectl_as(cluster, mallory, "create", "-f", "-", input=json.dumps(event))
+    # the status subresource: namespace admins may write it (a runner's Role grants it)
+    status = {"lastError": {"summary": hostile, "message": hostile, "time": "2026-01-01T00:00:00Z"}}
+    cluster.kubectl(
+        "patch", "trigger", "esc", "-n", namespace, "--subresource=status", "--type=merge",
+        "-p", json.dumps({"status": status}),
+    )  # fmt: skip
+
+    wide = plugin(cluster, "get", "-n", namespace, "-o", "wide").stdout
+    described = plugin(cluster, "describe", "esc", "-n", namespace).stdout
+    for shown in (wide, described):
+        assert "\x1b" not in shown and "\r" not in shown, repr(shown)
+    assert "boom^[[2J^[[31mred" in wide
+    assert described.count("boom^[[2J^[[31mred") >= 2, described  # the Event, the last error
