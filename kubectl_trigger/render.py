@@ -101,6 +101,18 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def spec_env_value(spec: Mapping[str, Any]) -> str:
+    """The expanded spec as the runner's ``TRIGGER_SPEC`` value: canonical JSON with every
+    "$" doubled, since Kubernetes expands $(VAR) in env values; so it arrives as written."""
+    return rendered.canonical(spec).replace("$", "$$")
+
+
+def spec_from_env_value(value: str) -> Any:
+    """The spec back from a pod template's ``TRIGGER_SPEC`` value, "$$" read as "$" as the
+    kubelet does (ValueError: not JSON)."""
+    return json.loads(value.replace("$$", "$"))
+
+
 def runner_image(spec: Mapping[str, Any], override: str | None = None) -> str:
     """--image, else spec.runner.image, else the default runner image."""
     runner = spec.get("runner") or {}
@@ -206,8 +218,7 @@ def deployment(inp: RenderInput) -> Obj:
             "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}},
         },
         {"name": rendered.ENV_KIND, "value": inp.ref.kind},
-        # "$$": Kubernetes expands $(VAR) in env values; doubled, every "$" arrives as written
-        {"name": rendered.ENV_SPEC, "value": rendered.canonical(inp.spec).replace("$", "$$")},
+        {"name": rendered.ENV_SPEC, "value": spec_env_value(inp.spec)},
         {"name": rendered.ENV_SPEC_DIGEST, "value": inp.spec_digest},
         {
             "name": rendered.ENV_GENERATION,
