@@ -60,18 +60,18 @@ class SpecSync:
             self._last = ok
             return ok
         self.status.hold_conditions(False)
+        generation = _generation(live)
         # conditions carry the generation they were computed against (status.py)
-        self.status.observe_generation((live.get("metadata") or {}).get("generation"))
+        self.status.observe_generation(generation)
         if ok:
             self.status.set_condition(
                 CONDITION,
                 True,
                 IN_SYNC,
-                "the runner runs the spec of generation "
-                f"{self.rendered.generation or (live.get('metadata') or {}).get('generation')}",
+                f"the runner runs the spec of generation {self.rendered.generation or generation}",
             )
         else:
-            message = self._message(live)
+            message = self._message(generation)
             self.status.set_condition(CONDITION, False, EDITED, message)
             if self._last is not False:
                 from runner.k8s_events import WARNING
@@ -81,8 +81,7 @@ class SpecSync:
         self._last = ok
         return ok
 
-    def _message(self, live: Mapping[str, Any]) -> str:
-        generation = (live.get("metadata") or {}).get("generation")
+    def _message(self, generation: Any) -> str:
         kind = self.config.kind
         return (
             f"the {kind}'s spec (generation {generation}) is not the one its runner was "
@@ -105,7 +104,7 @@ class SpecSync:
         if live is None:
             return
         if self.rendered.in_sync(live):
-            self.status.observe_generation((live.get("metadata") or {}).get("generation"))
+            self.status.observe_generation(_generation(live))
         else:
             self.status.hold_conditions()
 
@@ -132,10 +131,15 @@ class SpecSync:
 def superseded(live: Mapping[str, Any]) -> bool:
     """Whether the plugin rendered the live Trigger's current generation (its SpecInSync
     says so, for that generation): its own runner reports, not this one."""
-    generation = (live.get("metadata") or {}).get("generation")
+    generation = _generation(live)
     for cond in (live.get("status") or {}).get("conditions") or []:
         if isinstance(cond, Mapping) and cond.get("type") == CONDITION:
             return bool(
                 cond.get("reason") == RENDERED and cond.get("observedGeneration") == generation
             )
     return False
+
+
+def _generation(live: Mapping[str, Any]) -> Any:
+    """The object's ``metadata.generation`` (None when it has none)."""
+    return (live.get("metadata") or {}).get("generation")
