@@ -125,7 +125,8 @@ def send(
         return Answer(status, text)
     if text:
         ctx.log.debug("%s → %d; the reply began: %s", shown, status, text)
-    detail = f"{shown} → {status}" + (f" {reason(status)}" if reason(status) else "")
+    phrase = reason(status)
+    detail = f"{shown} → {status}" + (f" {phrase}" if phrase else "")
     if status in RETRYABLE_STATUS or status >= 500:
         wait = retry_after(response.headers.get("Retry-After"))
         raise RetryableActionError(detail, retry_after=wait)
