@@ -38,6 +38,20 @@ KINDS: dict[str, tuple[str, str, str, bool, tuple[str, ...]]] = {
     "RoleBinding": ("rbac.authorization.k8s.io", "v1", "rolebindings", True, ()),
     "ClusterRole": ("rbac.authorization.k8s.io", "v1", "clusterroles", False, ()),
     "ClusterRoleBinding": ("rbac.authorization.k8s.io", "v1", "clusterrolebindings", False, ()),
+    "ValidatingAdmissionPolicy": (
+        "admissionregistration.k8s.io",
+        "v1",
+        "validatingadmissionpolicies",
+        False,
+        ("status",),
+    ),
+    "ValidatingAdmissionPolicyBinding": (
+        "admissionregistration.k8s.io",
+        "v1",
+        "validatingadmissionpolicybindings",
+        False,
+        (),
+    ),
     "CustomResourceDefinition": (
         "apiextensions.k8s.io",
         "v1",

@@ -4,7 +4,8 @@ Deleting a CRD deletes every object of its kind in every namespace, so users'
 Triggers, ClusterTriggers and TriggerTemplates would go with it. ``uninstall``
 therefore first reads everything it would remove into a ``Plan``: the CRDs
 that are installed, every trigger with its derived objects, every template,
-the aggregated roles ``install`` wrote and the controlled namespace. While any
+the aggregated roles and the controlled namespace's admission guard ``install``
+wrote, and the controlled namespace. While any
 trigger or template exists it deletes nothing unless ``--delete-triggers`` says
 so; ``--dry-run`` prints the plan. The controlled namespace may hold the
 Secrets of ClusterTriggers, so it goes only with ``--delete-triggers`` too.
@@ -17,7 +18,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kubectl_trigger import cluster_setup, derived, naming, output, session, teardown
+from kubectl_trigger import (
+    cluster_setup,
+    derived,
+    namespace_guard,
+    naming,
+    output,
+    session,
+    teardown,
+)
 from kubectl_trigger.errors import (
     CrdMissing,
     OperationFailed,
@@ -42,6 +51,7 @@ class Plan:
     derived: dict[naming.Ref, list[Obj]] = field(default_factory=dict)
     templates: list[naming.Ref] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)  # aggregated ClusterRoles that exist
+    guard: list[tuple[str, str]] = field(default_factory=list)  # (kind, name), binding first
     namespace: str = ""  # the controlled namespace, when it exists
 
     @property
@@ -96,6 +106,11 @@ def gather(client: KubeClient, crd_names: list[str]) -> Plan:
         for r in cluster_setup.aggregated_roles()
         if _exists(client, "ClusterRole", r["metadata"]["name"])
     ]
+    plan.guard = [
+        (obj["kind"], obj["metadata"]["name"])
+        for obj in reversed(namespace_guard.objects(""))
+        if _exists(client, obj["kind"], obj["metadata"]["name"])
+    ]
     try:
         name = controlled.read(client)
     except PluginError:  # no ClusterTrigger CRD: no controlled namespace recorded
@@ -120,6 +135,7 @@ def listing(plan: Plan) -> list[str]:
             lines.append(_named(kind, name, ns))
         lines.append(_named(ref.kind, ref.name, ref.namespace))
     lines += [_named(TEMPLATE, t.name, t.namespace) for t in plan.templates]
+    lines += [_named(kind, name) for kind, name in plan.guard]
     if plan.namespace:
         lines.append(_named("Namespace", plan.namespace))
     lines += [_named("ClusterRole", name) for name in plan.roles]
@@ -140,7 +156,10 @@ def refuse(plan: Plan) -> OperationFailed:
 
 
 def execute(client: KubeClient, plan: Plan, timeout: float, report: Callable[[str], None]) -> None:
-    """Delete the plan: triggers (runners first), templates, roles, namespace, then the CRDs."""
+    """Delete the plan: triggers (runners first), templates, guard, roles, namespace, CRDs.
+
+    The guard goes only after every ClusterTrigger, and so every right it protects.
+    """
     for ref in plan.triggers:
         teardown.delete_trigger(client, ref, report)
         print(f"{_named(ref.kind, ref.name, ref.namespace)} deleted")
@@ -148,6 +167,7 @@ def execute(client: KubeClient, plan: Plan, timeout: float, report: Callable[[st
         teardown.wait_gone(client, plan.triggers, timeout)
     deletions = [
         *((TEMPLATE, t.name, t.namespace) for t in plan.templates),
+        *((kind, name, "") for kind, name in plan.guard),
         *(("ClusterRole", name, "") for name in plan.roles),
         *((("Namespace", plan.namespace, ""),) if plan.namespace else ()),
         *(("CustomResourceDefinition", name, "") for name in plan.crds),

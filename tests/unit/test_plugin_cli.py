@@ -191,6 +191,8 @@ def test_install_dry_run_client_prints_the_crds() -> None:
         ("CustomResourceDefinition", "triggers.triggers.kubectl-trigger.dev"),
         ("CustomResourceDefinition", "clustertriggers.triggers.kubectl-trigger.dev"),
         ("CustomResourceDefinition", "triggertemplates.triggers.kubectl-trigger.dev"),
+        ("ValidatingAdmissionPolicy", "kubectl-trigger-controlled-namespace"),
+        ("ValidatingAdmissionPolicyBinding", "kubectl-trigger-controlled-namespace"),
         ("Namespace", "kubectl-trigger-system"),
         ("ClusterRole", "kubectl-trigger-admin"),
         ("ClusterRole", "kubectl-trigger-edit"),
@@ -199,16 +201,21 @@ def test_install_dry_run_client_prints_the_crds() -> None:
     annotations = docs[1]["metadata"]["annotations"]
     assert annotations["triggers.kubectl-trigger.dev/system-namespace"] == "kubectl-trigger-system"
     assert docs[1]["spec"]["scope"] == "Cluster"
-    assert set(docs[4]["metadata"]["labels"]) >= {"rbac.authorization.k8s.io/aggregate-to-admin"}
-    labels = docs[5]["metadata"]["labels"]
+    assert set(docs[6]["metadata"]["labels"]) >= {"rbac.authorization.k8s.io/aggregate-to-admin"}
+    labels = docs[7]["metadata"]["labels"]
     assert labels["rbac.authorization.k8s.io/aggregate-to-edit"] == "true"
     assert labels["rbac.authorization.k8s.io/aggregate-to-admin"] == "true"
-    assert "rbac.authorization.k8s.io/aggregate-to-view" in docs[6]["metadata"]["labels"]
+    assert "rbac.authorization.k8s.io/aggregate-to-view" in docs[8]["metadata"]["labels"]
     # ClusterTriggers are aggregated into no built-in role
-    for role in docs[4:]:
+    for role in docs[6:]:
         assert all("clustertriggers" not in r["resources"] for r in role["rules"])
     code, out, _ = invoke("install", "--dry-run", "client", "--system-namespace", "ops-triggers")
     assert code == 0 and "name: ops-triggers" in out
+    guard = next(
+        d for d in yaml.safe_load_all(out) if d and d["kind"] == "ValidatingAdmissionPolicy"
+    )
+    assert "'ops-triggers'" in guard["spec"]["matchConditions"][0]["expression"]
+    assert "namespace ops-triggers is the controlled namespace" in out
     code, _, err = invoke("install", "--dry-run", "client", "--system-namespace", "Bad_NS")
     assert code == 2 and "--system-namespace" in err
 
