@@ -13,14 +13,22 @@ ReplicaSets and Pods and new namespaces their ``default`` ServiceAccount.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from kubectl_trigger import naming
 from runner import API_GROUP
 
+if TYPE_CHECKING:
+    from runner.kube.client import KubeClient
+
 Obj = dict[str, Any]
 NAME = "kubectl-trigger-controlled-namespace"
 ADMISSION_API = "admissionregistration.k8s.io/v1"
+#: Every controlled namespace the policy guards, comma-separated: a namespace stays guarded
+#: after ``install --system-namespace`` moves on, since ClusterTriggers not yet applied again
+#: keep their runners (and rights) there.
+ANNOTATION_GUARDED = f"{API_GROUP}/guarded-namespaces"
 _LABELS = {naming.LABEL_NAME: "kubectl-trigger", naming.LABEL_MANAGED_BY: "kubectl-trigger"}
 
 #: Writes in the controlled namespace that could reach a ClusterTrigger's rights.
@@ -46,21 +54,24 @@ _MAY_CREATE_CLUSTER_TRIGGERS = (
 )
 
 
+_WHY = (
+    " is a controlled namespace of kubectl-trigger: it holds every ClusterTrigger's runner, "
+    "ServiceAccount and Secrets, and their cluster-wide rights are bound to ServiceAccounts "
+    "there by name, so only those who may create ClusterTriggers may create this namespace or "
+    "write ServiceAccounts, tokens, Secrets, Pods, Deployments or RoleBindings in it. Use "
+    "another namespace, or ask a cluster admin (kubectl trigger install recreates the "
+    "namespace; kubectl trigger apply recreates a ClusterTrigger's runner)"
+)
+_TARGET = "(request.resource.resource == 'namespaces' ? object.metadata.name : request.namespace)"
+
+
 def message(namespace: str) -> str:
-    """Why a write was refused and what to do."""
-    return (
-        f"namespace {namespace} is the controlled namespace of kubectl-trigger: it holds "
-        "every ClusterTrigger's runner, ServiceAccount and Secrets, and their cluster-wide "
-        "rights are bound to ServiceAccounts there by name, so only those who may create "
-        "ClusterTriggers may create this namespace or write ServiceAccounts, tokens, Secrets, "
-        "Pods, Deployments or RoleBindings in it. Use another namespace, or ask a cluster "
-        "admin (kubectl trigger install recreates the namespace; kubectl trigger apply "
-        "recreates a ClusterTrigger's runner)"
-    )
+    """Why a write in ``namespace`` was refused and what to do."""
+    return f"namespace {namespace}{_WHY}"
 
 
-def policy(namespace: str) -> Obj:
-    """The ValidatingAdmissionPolicy guarding ``namespace`` (a validated DNS label)."""
+def policy(namespaces: Sequence[str]) -> Obj:
+    """The ValidatingAdmissionPolicy guarding ``namespaces`` (validated DNS labels)."""
     rules = [
         {
             "apiGroups": [""],
@@ -78,28 +89,30 @@ def policy(namespace: str) -> Obj:
             for group, resources in GUARDED
         ),
     ]
+    listed = ", ".join(f"'{name}'" for name in namespaces)
     return {
         "apiVersion": ADMISSION_API,
         "kind": "ValidatingAdmissionPolicy",
-        "metadata": {"name": NAME, "labels": dict(_LABELS)},
+        "metadata": {
+            "name": NAME,
+            "labels": dict(_LABELS),
+            "annotations": {ANNOTATION_GUARDED: ",".join(namespaces)},
+        },
         "spec": {
             "failurePolicy": "Fail",
             "matchConstraints": {"resourceRules": rules},
             "matchConditions": [
                 {
-                    "name": "targets-the-controlled-namespace",
-                    "expression": (
-                        f"request.resource.resource == 'namespaces' ? "
-                        f"object.metadata.name == '{namespace}' : "
-                        f"request.namespace == '{namespace}'"
-                    ),
+                    "name": "targets-a-controlled-namespace",
+                    "expression": f"{_TARGET} in [{listed}]",
                 },
                 {"name": "not-a-kubernetes-component", "expression": _SYSTEM_USERS},
             ],
             "validations": [
                 {
                     "expression": _MAY_CREATE_CLUSTER_TRIGGERS,
-                    "message": message(namespace),
+                    "message": message(" or ".join(namespaces)),
+                    "messageExpression": f"'namespace ' + {_TARGET} + {_WHY!r}",
                     "reason": "Forbidden",
                 }
             ],
@@ -117,6 +130,22 @@ def binding() -> Obj:
     }
 
 
-def objects(namespace: str) -> list[Obj]:
+def objects(namespaces: Sequence[str]) -> list[Obj]:
     """Policy first: a binding to a missing policy would refuse nothing yet."""
-    return [policy(namespace), binding()]
+    return [policy(namespaces), binding()]
+
+
+def guarded(client: KubeClient) -> list[str]:
+    """The namespaces the live policy guards; none before the first install."""
+    from kubectl_trigger import session
+    from kubectl_trigger.errors import translated
+    from runner.kube import errors as kube_errors
+
+    with translated(f"read ValidatingAdmissionPolicy {NAME}"):
+        try:
+            live = client.get(session.known("ValidatingAdmissionPolicy"), NAME)
+        except kube_errors.NotFound:
+            return []
+    annotations = (live.get("metadata") or {}).get("annotations") or {}
+    text = str(annotations.get(ANNOTATION_GUARDED) or "")
+    return [name for name in text.split(",") if name]

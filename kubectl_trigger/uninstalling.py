@@ -108,7 +108,7 @@ def gather(client: KubeClient, crd_names: list[str]) -> Plan:
     ]
     plan.guard = [
         (obj["kind"], obj["metadata"]["name"])
-        for obj in reversed(namespace_guard.objects(""))
+        for obj in reversed(namespace_guard.objects([]))
         if _exists(client, obj["kind"], obj["metadata"]["name"])
     ]
     try:

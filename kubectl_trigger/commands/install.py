@@ -77,15 +77,20 @@ def install(
     for crd in crds:
         if crd["metadata"]["name"] == controlled.CRD_NAME:
             cluster_setup.annotate_crd(crd, system_namespace)
+    guarded = [system_namespace]
+    if dry_run != "client":
+        sess = options.session(kubeconfig, context, None)
+        # a former controlled namespace stays guarded: its ClusterTriggers' rights stay there
+        # until they are applied again
+        guarded += [n for n in namespace_guard.guarded(sess.client) if n != system_namespace]
     extra = [  # the guard before the namespace it guards
-        *namespace_guard.objects(system_namespace),
+        *namespace_guard.objects(guarded),
         cluster_setup.namespace(system_namespace),
         *cluster_setup.aggregated_roles(),
     ]
     if dry_run == "client":
         output.print_objects([*crds, *extra], "yaml")
         return
-    sess = options.session(kubeconfig, context, None)
     info = known("CustomResourceDefinition")
     suffix = " (server dry run)" if dry_run == "server" else ""
     with contextlib.suppress(Exception):

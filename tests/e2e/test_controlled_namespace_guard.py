@@ -15,7 +15,6 @@ everywhere, but not ClusterTriggers.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 
@@ -35,7 +34,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("installed")]
 
 GUARD = "kubectl-trigger-controlled-namespace"
 TENANT = "guard-tenant"
-WHY = "is the controlled namespace of kubectl-trigger"
+DEFAULT_SYSTEM = "kubectl-trigger-system"  # what the session's ``installed`` fixture records
+WHY = "is a controlled namespace of kubectl-trigger"
 WHO = "only those who may create ClusterTriggers may create this namespace"
 
 
@@ -136,6 +136,14 @@ def test_a_tenant_may_not_write_in_the_controlled_namespace(
     # updates too: the tenant may not relabel the admin's ServiceAccount
     assert_guarded(as_tenant(cluster, "label", "serviceaccount", sa, "x=y", "-n", system), system)
     assert get_or_none(cluster, "pod", "p", "-n", system) is None
+    # the former controlled namespace (before this module's install) stays guarded: ClusterTriggers
+    # not applied again keep their runners and rights there
+    guarded = cluster.get_json("validatingadmissionpolicy", GUARD)["metadata"]["annotations"]
+    names = guarded[f"{GROUP}/guarded-namespaces"].split(",")
+    assert names[0] == system and DEFAULT_SYSTEM in names, names
+    assert_guarded(
+        as_tenant(cluster, "create", "serviceaccount", sa, "-n", DEFAULT_SYSTEM), DEFAULT_SYSTEM
+    )
     assert get_or_none(cluster, "secret", "s", "-n", system) is None
     # the same writes elsewhere pass: the guard is for the controlled namespace only
     assert as_tenant(cluster, "create", "serviceaccount", sa, "-n", namespace)[0] == 0
@@ -217,7 +225,7 @@ def test_uninstall_lists_and_removes_the_guard(cluster: Cluster, system: str) ->
         assert code == 0, text
     finally:
         plugin(cluster, "install", "--system-namespace", system)
-    listed = json.loads(
-        cluster.kubectl("get", "validatingadmissionpolicy", GUARD, "-o", "json").stdout
-    )
-    assert f"'{system}'" in listed["spec"]["matchConditions"][0]["expression"]
+    listed = cluster.get_json("validatingadmissionpolicy", GUARD)
+    # installed anew, it guards only the namespace it was given
+    assert listed["metadata"]["annotations"][f"{GROUP}/guarded-namespaces"] == system
+    assert listed["spec"]["matchConditions"][0]["expression"].endswith(f" in ['{system}']")
