@@ -43,7 +43,7 @@ from urllib3.exceptions import (
 from runner import __version__, redact
 from runner.actions.base import ActionContext, PermanentActionError, RetryableActionError
 from runner.actions.tls import TlsConfig
-from runner.actions.urls import check_url, redact_url
+from runner.actions.urls import check_url, parsed_url, redact_url
 
 USER_AGENT = f"kubectl-trigger/{__version__}"
 RETRYABLE_STATUS = frozenset({408, 425, 429})  # and every 5xx
@@ -97,11 +97,13 @@ def send(
     problem = check_url(url)
     if problem:
         raise PermanentActionError(f"{shown}: the URL {problem}")
-    parsed = urllib3.util.parse_url(url)
+    parsed = parsed_url(url)
     kwargs = tls.pool_kwargs(ctx) if parsed.scheme == "https" else {}
     headers = {"User-Agent": USER_AGENT, **_basic_auth(parsed.auth, headers), **headers}
     try:
-        pool = pool_manager().connection_from_url(url, pool_kwargs=kwargs)
+        pool = pool_manager().connection_from_host(
+            parsed.host, parsed.port, parsed.scheme, pool_kwargs=kwargs
+        )
         if tls.insecure_skip_verify:
             _quiet_insecure_warning()
         response = pool.urlopen(
@@ -199,7 +201,9 @@ def retry_after(header: str | None) -> float | None:
 def _snippet(data: bytes, url: str) -> str:
     """A short, single-line piece of a reply body, scrubbed of secrets and the URL, then cut."""
     text = " ".join(data[:_SCRUB_WINDOW].decode("utf-8", "replace").split())
-    parsed = urllib3.util.parse_url(url)
+    if not text:
+        return ""
+    parsed = parsed_url(url)
     for secret in (url, parsed.request_uri if parsed.path not in (None, "", "/") else ""):
         if secret:
             text = text.replace(secret, "…")

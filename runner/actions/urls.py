@@ -8,6 +8,7 @@ every message shows only scheme and host (``https://hooks.example/…``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,10 +39,21 @@ class UrlSource:
         return url
 
 
+@functools.lru_cache(maxsize=256)
+def parsed_url(url: str) -> urllib3.util.Url:
+    """``url`` parsed, once per distinct URL: every request shows, checks and sends it.
+
+    Parsing is a good part of a webhook's own CPU cost, and a Trigger sends to
+    few distinct URLs. ``Url`` is immutable, so the cached value is shared
+    safely. Raises ``LocationParseError`` (not cached) when ``url`` is not a URL.
+    """
+    return urllib3.util.parse_url(url)
+
+
 def redact_url(url: str) -> str:
     """``https://host:port/…``: scheme and host only, never path, query or user info."""
     try:
-        parsed = urllib3.util.parse_url(url)
+        parsed = parsed_url(url)
     except LocationParseError:
         return "<secret url>"
     if not parsed.scheme or not parsed.host:
@@ -53,7 +65,7 @@ def redact_url(url: str) -> str:
 def check_url(url: str) -> str | None:
     """What is wrong with ``url`` as a request target (None: it is an http(s) URL)."""
     try:
-        parsed = urllib3.util.parse_url(url)
+        parsed = parsed_url(url)
     except LocationParseError:
         return "is not a URL"
     if parsed.scheme not in ("http", "https"):
