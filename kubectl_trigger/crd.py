@@ -801,9 +801,10 @@ def _crd(
                 "plural": plural,
                 "singular": kind.lower(),
                 "shortNames": short,
-                # a category named like the plural: kubectl get triggers -n NS must not
-                # list cluster-scoped ClusterTriggers too
-                **({"categories": ["triggers"]} if scope == "Namespaced" else {}),
+                # `kubectl get kubectl-trigger` lists Triggers and TriggerTemplates; a
+                # category named like a plural would shadow it (kubectl expands categories
+                # first: `kubectl get triggers` would list TriggerTemplates too)
+                **({"categories": ["kubectl-trigger"]} if scope == "Namespaced" else {}),
             },
             "versions": [version],
         },

@@ -20,6 +20,7 @@ import yaml
 from tests.conftest import Cluster
 from tests.e2e.plugin_support import (  # noqa: F401 - fixture
     FAKE_IMAGE,
+    GROUP,
     get_or_none,
     installed,
     labelled,
@@ -362,3 +363,23 @@ def test_run_fires_in_the_foreground_and_stops_on_ctrl_c(cluster: Cluster, names
     finally:
         proc.kill()
     assert [e["message"] for e in lines].count("changed watched") == 1
+
+
+def test_plain_kubectl_get_triggers_lists_triggers_only(cluster: Cluster, namespace: str) -> None:
+    """A TriggerTemplate beside a Trigger: `kubectl get triggers` shows the Trigger's table alone.
+
+    (A CRD category named `triggers` made kubectl expand it to both kinds, with kind prefixes.)
+    """
+    submit(cluster, "create", namespace, "web", SPEC)
+    template = {
+        "apiVersion": f"{GROUP}/v1alpha1",
+        "kind": "TriggerTemplate",
+        "metadata": {"name": "notify", "namespace": namespace},
+        "spec": {"actions": [{"name": "log", "log": {"message": "x"}}]},
+    }
+    cluster.kubectl("create", "-f", "-", input=json.dumps(template))
+    out = cluster.kubectl("get", "triggers", "-n", namespace).stdout.splitlines()
+    assert out[0].split()[:2] == ["NAME", "SOURCE"], out
+    assert [line.split()[0] for line in out[1:]] == ["web"], out
+    both = cluster.kubectl("get", "kubectl-trigger", "-n", namespace, "-o", "name").stdout
+    assert sorted(both.split()) == [f"trigger.{GROUP}/web", f"triggertemplate.{GROUP}/notify"]
