@@ -339,9 +339,21 @@ def _run_in_order(steps: list[Step], shell: Shell, checkout: Path) -> tuple[int,
 @pytest.mark.parametrize(
     "step", _skipped_steps(), ids=lambda s: f"{s.where} {s.shown.split('#')[0].strip()}"
 )
-def test_doc_command_marked_not_run(step: Step) -> None:
-    """Lists each command a doc marks ``docs-test: skip`` with its reason (pytest -ra)."""
-    pytest.skip(f"{step.where}: `{step.shown.split('#')[0].strip()}` not run: {step.skip}")
+def test_doc_command_marked_not_run_names_where_it_is_covered(step: Step) -> None:
+    """A command a doc marks ``docs-test: skip`` has a reason, and what the reason names exists.
+
+    Not a pytest skip: the e2e tier never skips. The reason says which test or workflow
+    covers the command instead (or why it is the suite itself); every file it names must
+    exist, so a renamed test makes the marker fail rather than rot. ``pytest -s`` prints it.
+    """
+    assert step.skip and step.skip.strip(), f"{step.where}: a skip marker needs a reason"
+    print(f"{step.where}: `{step.shown.split('#')[0].strip()}` not run here: {step.skip}")
+    for named in COVER_PATH.findall(step.skip):
+        assert (REPO / named).exists(), f"{step.where}: the skip reason names {named}, missing"
+
+
+#: Files a skip reason may name as the cover of a command (tests, workflows, CI).
+COVER_PATH = re.compile(r"(?:tests|\.github|\.ci)/[\w./-]*\w")
 
 
 # The suite itself: drift it must catch, and a reader's shell it must behave like.
