@@ -57,17 +57,15 @@ def submit(
     cluster: Cluster, verb: str, namespace: str, name: str, spec: dict[str, Any], check: bool = True
 ) -> subprocess.CompletedProcess[str]:
     """``kubectl trigger create|apply -f -`` of one Trigger, its runner on the simulated image."""
+    return submit_text(cluster, verb, namespace, trigger_yaml(name, spec), check=check)
+
+
+def submit_text(
+    cluster: Cluster, verb: str, namespace: str, text: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """``kubectl trigger create|apply -f -`` of a YAML text, runners on the simulated image."""
     return plugin(
-        cluster,
-        verb,
-        "-f",
-        "-",
-        "-n",
-        namespace,
-        "--image",
-        FAKE_IMAGE,
-        input=trigger_yaml(name, spec),
-        check=check,
+        cluster, verb, "-f", "-", "-n", namespace, "--image", FAKE_IMAGE, input=text, check=check
     )
 
 

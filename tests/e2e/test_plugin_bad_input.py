@@ -19,6 +19,7 @@ from tests.e2e.plugin_support import (
     installed,  # noqa: F401 - fixture
     plugin,
     submit,
+    submit_text,
     trigger_yaml,
 )
 
@@ -80,18 +81,7 @@ def test_one_bad_document_means_none_is_created(cluster: Cluster, namespace: str
     }
     bad = {**good, "actions": [{"noSuchAction": {}}]}
     text = trigger_yaml("good", good) + "---\n" + trigger_yaml("bad", bad)
-    proc = plugin(
-        cluster,
-        "create",
-        "-f",
-        "-",
-        "-n",
-        namespace,
-        "--image",
-        FAKE_IMAGE,
-        input=text,
-        check=False,
-    )
+    proc = submit_text(cluster, "create", namespace, text, check=False)
     assert proc.returncode == 2
     assert "<stdin>#2" in proc.stderr and "spec.actions[0]" in proc.stderr
     assert_nothing_created(cluster, namespace)

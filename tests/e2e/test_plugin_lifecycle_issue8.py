@@ -39,6 +39,7 @@ from tests.e2e.plugin_support import (  # noqa: F401 - fixture
     plugin_argv,
     running_pod,
     submit,
+    submit_text,
     trigger_yaml,
 )
 from tests.polling import wait_for
@@ -482,18 +483,7 @@ def test_many_triggers_from_one_file_each_all_or_nothing(cluster: Cluster, names
         f"--hard=count/deployments.apps={allowed}",
     )
     text = "---\n".join(trigger_yaml(f"t{i:02d}", LOG_SPEC) for i in range(count))
-    proc = plugin(
-        cluster,
-        "create",
-        "-f",
-        "-",
-        "-n",
-        namespace,
-        "--image",
-        FAKE_IMAGE,
-        input=text,
-        check=False,
-    )
+    proc = submit_text(cluster, "create", namespace, text, check=False)
     assert proc.returncode != 0, proc.stderr  # as kubectl: non-zero when any failed
     assert f"2 of {count} triggers failed" in proc.stderr
     assert proc.stderr.count("exceeded quota") == 2

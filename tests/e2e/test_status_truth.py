@@ -23,12 +23,11 @@ import yaml
 
 from tests.conftest import Cluster
 from tests.e2e.plugin_support import (  # noqa: F401 - fixture
-    FAKE_IMAGE,
     GROUP,
     get_or_none,
     installed,
     plugin,
-    running_pod,
+    submit,
     trigger_yaml,
 )
 from tests.polling import wait_for
@@ -294,28 +293,8 @@ def test_derived_names_never_collide(cluster: Cluster, namespace: str) -> None:
     other_ns = f"{namespace}-y"
     cluster.kubectl("create", "namespace", other_ns)
     try:
-        plugin(
-            cluster,
-            "create",
-            "-f",
-            "-",
-            "-n",
-            namespace,
-            "--image",
-            FAKE_IMAGE,
-            input=trigger_yaml("y-z", {"source": CONFIGMAPS, "actions": LOG}),
-        )
-        plugin(
-            cluster,
-            "create",
-            "-f",
-            "-",
-            "-n",
-            other_ns,
-            "--image",
-            FAKE_IMAGE,
-            input=trigger_yaml("z", {"source": CONFIGMAPS, "actions": LOG}),
-        )
+        submit(cluster, "create", namespace, "y-z", {"source": CONFIGMAPS, "actions": LOG})
+        submit(cluster, "create", other_ns, "z", {"source": CONFIGMAPS, "actions": LOG})
         for ns, name in ((namespace, "y-z"), (other_ns, "z")):
             trig = get_or_none(cluster, "trigger", name, "-n", ns)
             assert trig is not None
@@ -347,17 +326,8 @@ def test_advice_never_says_to_delete_what_another_trigger_owns(
         "metadata": {"name": "trigger-web", "namespace": namespace, "labels": labels},
     }
     cluster.kubectl("create", "-f", "-", input=json.dumps(account))
-    proc = plugin(
-        cluster,
-        "create",
-        "-f",
-        "-",
-        "-n",
-        namespace,
-        "--image",
-        FAKE_IMAGE,
-        input=trigger_yaml("web", {"source": CONFIGMAPS, "actions": LOG}),
-        check=False,
+    proc = submit(
+        cluster, "create", namespace, "web", {"source": CONFIGMAPS, "actions": LOG}, check=False
     )
     assert proc.returncode != 0
     message = " ".join(proc.stderr.split())
