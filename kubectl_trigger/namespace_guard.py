@@ -29,6 +29,12 @@ ADMISSION_API = "admissionregistration.k8s.io/v1"
 #: after ``install --system-namespace`` moves on, since ClusterTriggers not yet applied again
 #: keep their runners (and rights) there.
 ANNOTATION_GUARDED = f"{API_GROUP}/guarded-namespaces"
+#: An object carrying this annotation is always refused in a guarded namespace: ``install``
+#: writes one with a dry run to learn when the API server enforces the policy it just wrote
+#: (admission reads policies through an informer, a moment behind the write).
+ANNOTATION_PROBE = f"{API_GROUP}/guard-probe"
+_PROBE_NAME = "kubectl-trigger-guard-probe"
+_PROBE_REFUSED = "kubectl-trigger's guard probe: the guard is in force"
 _LABELS = {naming.LABEL_NAME: "kubectl-trigger", naming.LABEL_MANAGED_BY: "kubectl-trigger"}
 
 #: Writes in the controlled namespace that could reach a ClusterTrigger's rights.
@@ -114,7 +120,15 @@ def policy(namespaces: Sequence[str]) -> Obj:
                     "message": message(" or ".join(namespaces)),
                     "messageExpression": f"'namespace ' + {_TARGET} + {_WHY!r}",
                     "reason": "Forbidden",
-                }
+                },
+                {
+                    "expression": (
+                        "!has(object.metadata.annotations) || "
+                        f"!({ANNOTATION_PROBE!r} in object.metadata.annotations)"
+                    ),
+                    "message": _PROBE_REFUSED,
+                    "reason": "Forbidden",
+                },
             ],
         },
     }
@@ -133,6 +147,48 @@ def binding() -> Obj:
 def objects(namespaces: Sequence[str]) -> list[Obj]:
     """Policy first: a binding to a missing policy would refuse nothing yet."""
     return [policy(namespaces), binding()]
+
+
+def wait_in_force(client: KubeClient, namespace: str, timeout: float) -> None:
+    """Return once the API server refuses the probe in ``namespace``; fail after ``timeout``.
+
+    Until then a tenant's write there would still pass (the policy or its new namespace
+    list not yet read by admission), so ``install`` must not report the guard done.
+    """
+    import time
+
+    from kubectl_trigger import session
+    from kubectl_trigger.errors import OperationFailed, translated
+    from runner.kube import errors as kube_errors
+
+    probe = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {
+            "name": _PROBE_NAME,
+            "namespace": namespace,
+            "annotations": {ANNOTATION_PROBE: "true"},
+        },
+    }
+    info = session.known("ServiceAccount")
+    deadline = time.monotonic() + timeout
+    while True:
+        with translated(f"check the admission guard on namespace {namespace}"):
+            try:
+                client.create(info, probe, namespace, dry_run=True)
+            except (kube_errors.Forbidden, kube_errors.Invalid) as refused:
+                if _PROBE_REFUSED in str(refused):
+                    return
+                raise
+            except kube_errors.Conflict:
+                pass  # a ServiceAccount of that name exists: admission let the probe through
+        if time.monotonic() > deadline:
+            raise OperationFailed(
+                f"the admission guard on namespace {namespace} is not in force after "
+                f"{timeout:g}s (ValidatingAdmissionPolicy {NAME}); run kubectl trigger install "
+                "again, or check that the API server serves admissionregistration.k8s.io/v1"
+            )
+        time.sleep(0.2)
 
 
 def guarded(client: KubeClient) -> list[str]:

@@ -141,6 +141,9 @@ def install(
             if time.monotonic() > deadline:
                 raise OperationFailed(f"CRD {name} not Established after {timeout:g}s")
             time.sleep(0.2)
+    namespace_guard.wait_in_force(
+        sess.client, system_namespace, max(deadline - time.monotonic(), 0)
+    )
 
 
 DeleteTriggers = Annotated[
