@@ -220,9 +220,13 @@ def test_uninstall_lists_and_removes_the_guard(cluster: Cluster, system: str) ->
         assert f"{policy} deleted" in gone and f"{binding} deleted" in gone
         assert get_or_none(cluster, "validatingadmissionpolicy", GUARD) is None
         assert get_or_none(cluster, "validatingadmissionpolicybinding", GUARD) is None
-        # without the guard the tenant's write is no longer refused by it
-        code, text = as_tenant(cluster, "create", "namespace", system, "--dry-run=server")
-        assert code == 0, text
+        # without the guard the tenant's write is no longer refused by it (once admission has
+        # read the deletion: a moment, which uninstall does not wait for)
+        wait_for(
+            lambda: as_tenant(cluster, "create", "namespace", system, "--dry-run=server")[0] == 0,
+            15,
+            "the tenant's namespace create to pass without the guard",
+        )
     finally:
         plugin(cluster, "install", "--system-namespace", system)
     listed = cluster.get_json("validatingadmissionpolicy", GUARD)
