@@ -332,14 +332,21 @@ def _target(args: argparse.Namespace) -> tuple[str, str | None, str]:
     return "Trigger", _home_namespace(), name
 
 
+#: The most ``--file`` reads, as the plugin bounds ``-f`` (a spec is a few KiB).
+MAX_FILE_BYTES = 4 * 1024 * 1024
+
+
 def _read_file(path: str) -> dict[str, Any]:
     import json
 
     try:
         with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except OSError as exc:
-        raise _UsageError(f"cannot read {path}: {exc.strerror}") from None
+            text = f.read(MAX_FILE_BYTES + 1)
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise _UsageError(f"--file: cannot read {path}: {why}") from None
+    if len(text.encode("utf-8")) > MAX_FILE_BYTES:
+        raise _UsageError(f"--file: {path} is larger than 4 MiB; a Trigger spec is a few KiB")
     try:
         data = json.loads(text)
     except ValueError:
@@ -347,7 +354,12 @@ def _read_file(path: str) -> dict[str, Any]:
             import yaml  # a development convenience; the runner image has no PyYAML
         except ImportError:
             raise _UsageError(f"{path} is not JSON (install PyYAML to read YAML)") from None
-        data = yaml.safe_load(text)
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            where = getattr(exc, "problem_mark", None)
+            line = f" (line {where.line + 1})" if where is not None else ""
+            raise _UsageError(f"--file: {path} is neither JSON nor YAML{line}") from None
     if not isinstance(data, dict):
         raise _UsageError(f"{path} does not hold one Trigger object")
     return data
