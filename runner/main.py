@@ -22,7 +22,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runner.kube.client import KubeClient
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -63,6 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
         "ServiceAccount; else ~/.kube/config)",
     )
     parser.add_argument("--context", help="kubeconfig context")
+    parser.add_argument(
+        "--as",
+        dest="as_user",
+        metavar="USER",
+        help="act as this user, as kubectl --as (in place of the kubeconfig's act-as fields)",
+    )
+    parser.add_argument(
+        "--as-group",
+        action="append",
+        default=[],
+        metavar="GROUP",
+        help="with --as: a group to act as; repeatable",
+    )
+    parser.add_argument("--as-uid", metavar="UID", help="with --as: the uid to act as")
     parser.add_argument("--trigger", metavar="NS/NAME", help="the Trigger to run")
     parser.add_argument(
         "--cluster-trigger",
@@ -118,7 +135,6 @@ def _run(args: argparse.Namespace, log: Any) -> int:
     import signal
     import threading
 
-    from runner.kube.client import KubeClient
     from runner.kube.config import ConfigError
     from runner.kube.errors import ApiError, ConnectionFailed, NotFound
     from runner.rendered import RenderedSpecError, from_env
@@ -127,7 +143,7 @@ def _run(args: argparse.Namespace, log: Any) -> int:
         if args.trigger and args.cluster_trigger:
             raise _UsageError("give --trigger or --cluster-trigger, not both")
         rendered = None if (args.file or args.trigger or args.cluster_trigger) else from_env()
-        client = KubeClient.from_config(args.kubeconfig, args.context)
+        client = _client(args)
         loaded = _load_trigger(args, client, rendered, log)
     except (_UsageError, RenderedSpecError) as exc:
         log.error("%s", exc)
@@ -211,6 +227,24 @@ def _run(args: argparse.Namespace, log: Any) -> int:
     engine.shutdown(args.drain_seconds)
     log.info("stopped")
     return EXIT_OK
+
+
+def _client(args: argparse.Namespace) -> KubeClient:
+    """The kubeconfig's client, acting as ``--as`` when given (``kubectl trigger run --as``)."""
+    import dataclasses
+
+    from runner.kube.client import KubeClient
+    from runner.kube.config import load_config
+
+    config = load_config(args.kubeconfig, args.context)
+    if not args.as_user:
+        if args.as_group or args.as_uid:
+            raise _UsageError("--as-group and --as-uid need --as (the user to act as)")
+        return KubeClient(config)
+    headers = [("Impersonate-User", args.as_user)]
+    headers += [("Impersonate-Uid", args.as_uid)] if args.as_uid else []
+    headers += [("Impersonate-Group", group) for group in args.as_group]
+    return KubeClient(dataclasses.replace(config, impersonate=tuple(headers)))
 
 
 class _UsageError(Exception):

@@ -4,7 +4,7 @@ The spec is validated and its TriggerTemplate uses expanded exactly as for
 ``create``; the expanded Trigger is written to a temporary file and this
 process becomes ``python -m runner --file ...`` with the user's own
 credentials (not the least-privilege ServiceAccount), found the same way the
-plugin found them.
+plugin found them, acting as ``--as`` when given.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def run(
     import tempfile
     from pathlib import Path
 
-    from kubectl_trigger import pipeline
+    from kubectl_trigger import impersonation, pipeline
     from kubectl_trigger.errors import BadInput
 
     sess = options.session(kubeconfig, context, namespace)
@@ -66,6 +66,11 @@ def run(
     argv += ["--metrics-address", metrics_address]
     if context:
         argv += ["--context", context]
+    if impersonation.current.user:  # --as on this command line: the runner acts as that user too
+        argv += ["--as", impersonation.current.user]
+        argv += ["--as-uid", impersonation.current.uid] if impersonation.current.uid else []
+        for group in impersonation.current.groups:
+            argv += ["--as-group", group]
     if print_command:
         listed = os.environ.get("KUBECONFIG") if not kubeconfig else None
         print((f"KUBECONFIG={shlex.quote(listed)} " if listed else "") + shlex.join(argv))

@@ -2,12 +2,18 @@
 
 Each case runs the built kubectl beside the plugin with the same flags, so the two agree:
 a user who administers one namespace creates a Trigger there, is forbidden in another
-(nothing written), and a group without a user is refused before any request.
+(nothing written), and a group without a user is refused before any request. ``run``
+passes the flags on: its local runner acts as that user too.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
+import signal
+import subprocess
+import time
 
 import pytest
 
@@ -17,6 +23,7 @@ from tests.e2e.plugin_support import (  # noqa: F401 - fixture
     get_or_none,
     installed,
     plugin,
+    plugin_argv,
     trigger_yaml,
 )
 
@@ -74,3 +81,54 @@ def test_a_group_without_a_user_is_refused_like_kubectl(cluster: Cluster, namesp
     assert "Traceback" not in proc.stderr
     kubectl = cluster.kubectl("get", "pods", "-n", namespace, "--as-group", "devs", check=False)
     assert kubectl.returncode != 0 and "without impersonating a user" in kubectl.stderr
+
+
+def test_run_acts_as_the_named_user(cluster: Cluster, namespace: str) -> None:
+    """A viewer's runner watches (view may) but its patch is refused as the viewer's."""
+    user = f"viewer-{secrets.token_hex(3)}"
+    cluster.kubectl(
+        "create", "rolebinding", "viewer", "--clusterrole=view", f"--user={user}", "-n", namespace
+    )
+    cluster.kubectl("create", "configmap", "watched", "-n", namespace, "--from-literal=a=1")
+    spec = {
+        "source": {"resource": {"apiVersion": "v1", "kind": "ConfigMap", "events": ["update"]}},
+        "actions": [{"patch": {"patch": {"data": {"seen": "yes"}}}}],
+    }
+    env = {**os.environ, "KUBECONFIG": cluster.kubeconfig, "LOG_FORMAT": "json"}
+    proc = subprocess.Popen(
+        [*plugin_argv(), "run", "-f", "-", "-n", namespace, "--as", user],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    assert proc.stdin and proc.stdout
+    proc.stdin.write(trigger_yaml("dev", spec))
+    proc.stdin.close()
+    messages: list[str] = []
+
+    def read_until(start: str) -> str:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()  # type: ignore[union-attr]
+            if not line:
+                break
+            messages.append(json.loads(line)["message"])
+            if messages[-1].startswith(start):
+                return messages[-1]
+        pytest.fail(f"the runner never logged {start!r}; it logged {messages}")
+
+    try:
+        read_until("watching ConfigMap in " + namespace)
+        cluster.kubectl(
+            "patch", "configmap", "watched", "-n", namespace, "-p", '{"data":{"a":"2"}}'
+        )
+        failed = read_until("action patch failed")
+        assert f'User "{user}" cannot patch resource "configmaps"' in failed, failed
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+    finally:
+        proc.kill()
+    data = cluster.get_json("configmap", "watched", "-n", namespace)["data"]
+    assert data == {"a": "2"}  # the admin's kubeconfig would have patched it
