@@ -124,12 +124,6 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]], no_headers: boo
     return "\n".join(out) + "\n"
 
 
-def shorten(text: str, limit: int) -> str:
-    """``text`` on one line, cut to ``limit`` characters with an ellipsis (table cells)."""
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "\u2026"
-
-
 def age(timestamp: str | None, now: datetime.datetime | None = None) -> str:
     """A timestamp as kubectl's short age (``5s``, ``3m12s``, ``4h``, ``2d3h``, ``90d``)."""
     if not timestamp:

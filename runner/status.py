@@ -44,6 +44,7 @@ from runner.metrics import (
     FILTER_ERRORS,
     Metrics,
 )
+from runner.oneline import shorten
 
 if TYPE_CHECKING:
     from runner.kube.client import KubeClient
@@ -328,12 +329,6 @@ class StatusWriter:
             patch_type="merge",
             subresource="status",
         )
-
-
-def shorten(text: str, limit: int) -> str:
-    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "\u2026"
 
 
 def _same_checkpoint(old: Any, new: Any) -> bool:

@@ -63,7 +63,7 @@ def _age_of(get: Callable[[Obj], str | None]) -> Callable[[Obj], str]:
 
 
 def _last_error(o: Obj) -> str:
-    from kubectl_trigger.output import shorten
+    from runner.oneline import shorten
 
     error = (o.get("status") or {}).get("lastError")
     if not isinstance(error, Mapping):

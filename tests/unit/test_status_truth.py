@@ -8,8 +8,8 @@ from typing import Any
 
 from kubectl_trigger import naming, readiness, rendered_status
 from kubectl_trigger.commands.get import _last_error
-from kubectl_trigger.output import shorten
 from runner.metrics import Metrics
+from runner.oneline import shorten
 from runner.status import StatusWriter
 
 
