@@ -18,7 +18,6 @@ while no line arrives.
 
 from __future__ import annotations
 
-import contextlib
 import queue
 import sys
 import threading
@@ -212,7 +211,7 @@ class Follow:
                 if ended and same and newer is not None and newer.running:
                     return None, last  # the connection ended, not the container: resume
         finally:
-            _wake(stream)  # the reader thread closes it
+            stream.interrupt()  # the reader thread closes it
 
     def _print(self, line: str, last: str) -> str:
         stamp, text = split_stamp(line)
@@ -242,21 +241,6 @@ def _pump(stream: ByteStream, out: queue.Queue[str | None]) -> None:
     finally:
         stream.close()
     out.put(None)
-
-
-def _wake(stream: ByteStream) -> None:
-    """End a stream another thread is blocked reading: shut its socket down.
-
-    Closing it from here would wait for that read (the buffered reader's lock),
-    which a quiet followed log may never finish; a shutdown wakes the reader,
-    which then closes the stream itself. Without a socket to shut (the stream
-    already ended) there is nothing to do.
-    """
-    response = getattr(stream, "_response", None)
-    shutdown = getattr(response, "shutdown", None)
-    if callable(shutdown):
-        with contextlib.suppress(OSError):
-            shutdown()
 
 
 def _drain(arrived: queue.Queue[str | None]) -> list[str]:

@@ -10,6 +10,7 @@ a watch: list+watch+relist belongs to the caller.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator, Mapping
@@ -584,6 +585,18 @@ class ByteStream(Iterator[bytes]):
         response, self._response = self._response, None
         if response is not None:
             response.close()
+
+    def interrupt(self) -> None:
+        """Wake a read another thread is blocked in: shut the socket down (from any thread).
+
+        ``close`` from another thread would wait for that read (the buffered
+        reader's lock), which a quiet stream may never finish; after a shutdown the
+        reader sees the stream end and closes it itself. Nothing to do once ended.
+        """
+        shutdown = getattr(self._response, "shutdown", None)
+        if callable(shutdown):
+            with contextlib.suppress(OSError):
+                shutdown()
 
     def __enter__(self) -> ByteStream:
         return self
