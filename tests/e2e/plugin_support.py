@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +80,56 @@ def trigger_yaml(name: str, spec: dict[str, Any], namespace: str | None = None) 
         {"apiVersion": f"{GROUP}/v1alpha1", "kind": "Trigger", "metadata": meta, "spec": spec},
         sort_keys=False,
     )
+
+
+class ForegroundRun:
+    """``kubectl trigger run -f -`` in the foreground, reading its JSON log as it goes.
+
+    Start it with ``with ForegroundRun(env, args, trigger_text) as run:``; leaving the
+    block kills it if ``stop`` was not reached.
+    """
+
+    def __init__(self, env: dict[str, str], args: list[str], trigger_text: str) -> None:
+        self.proc = subprocess.Popen(
+            [*plugin_argv(), "run", "-f", "-", *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**env, "LOG_FORMAT": "json"},
+        )
+        assert self.proc.stdin and self.proc.stdout
+        self.proc.stdin.write(trigger_text)
+        self.proc.stdin.close()
+        self.lines: list[str] = []  # everything printed, JSON or not
+        self.messages: list[str] = []  # the ``message`` of each JSON log line
+
+    def read_until(self, start: str, timeout: float = 40) -> str:
+        """The first new log message starting with ``start``; fail showing what was logged."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()  # type: ignore[union-attr]
+            if not line:
+                break
+            self.lines.append(line)
+            if line.startswith("{"):
+                self.messages.append(json.loads(line)["message"])
+                if self.messages[-1].startswith(start):
+                    return self.messages[-1]
+        pytest.fail(f"the runner never logged {start!r}; it printed:\n{''.join(self.lines)}")
+
+    def stop(self) -> int:
+        """Ctrl-C, as a user stops it; the exit code."""
+        self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(30)
+
+    def __enter__(self) -> ForegroundRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.kill()
+        self.proc.wait(30)
+        self.proc.stdout.close()  # type: ignore[union-attr]
 
 
 def get_or_none(cluster: Cluster, *args: str) -> dict[str, Any] | None:

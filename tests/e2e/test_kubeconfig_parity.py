@@ -13,14 +13,11 @@ and assert that it saw tunnels from kubectl and from the plugin.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
-import signal
 import ssl
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +29,7 @@ import yaml
 
 from tests.conftest import Cluster
 from tests.e2e.connect_proxy import ConnectProxy
-from tests.e2e.plugin_support import GROUP, REPO, plugin_argv, trigger_yaml
+from tests.e2e.plugin_support import GROUP, REPO, ForegroundRun, plugin_argv, trigger_yaml
 
 TRIGGERS = f"triggers.{GROUP}"
 SPEC = {
@@ -464,42 +461,14 @@ def test_run_with_a_multi_file_kubeconfig_through_a_proxy(setup: Setup) -> None:
         )
         ctx = setup.file("run-ctx", current="ctx", contexts={"ctx": {"cluster": "c", "user": "u"}})
         env = setup.env(KUBECONFIG=os.pathsep.join([str(setup.tmp / "none"), creds, ctx]))
-        env["LOG_FORMAT"] = "json"
         kubectl = [str(setup.cluster.bin_dir / "kubectl"), "get", "configmap", cm, "-n", ns]
         assert subprocess.run(kubectl, env=env, capture_output=True, timeout=60).returncode == 0
         before = len(proxy.seen())
-        proc = subprocess.Popen(
-            [*plugin_argv(), "run", "-f", "-", "-n", ns],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-        )
-        assert proc.stdin and proc.stdout
-        proc.stdin.write(trigger_yaml("dev", SPEC))
-        proc.stdin.close()
-        lines: list[str] = []
-
-        def read_until(message: str) -> None:
-            deadline = time.monotonic() + 40
-            while time.monotonic() < deadline:
-                line = proc.stdout.readline()  # type: ignore[union-attr]
-                if not line:
-                    break
-                lines.append(line)
-                if line.startswith("{") and json.loads(line)["message"].startswith(message):
-                    return
-            pytest.fail(f"the runner never logged {message!r}; it printed:\n{''.join(lines)}")
-
-        try:
-            read_until("watching ConfigMap in " + ns)
+        with ForegroundRun(env, ["-n", ns], trigger_yaml("dev", SPEC)) as run:
+            run.read_until("watching ConfigMap in " + ns)
             setup.cluster.kubectl("patch", "configmap", cm, "-n", ns, "-p", '{"data":{"a":"2"}}')
-            read_until(f"changed {cm}")
-            proc.send_signal(signal.SIGINT)
-            assert proc.wait(30) == 0
-        finally:
-            proc.kill()
-        assert "Traceback" not in "".join(lines)
+            run.read_until(f"changed {cm}")
+            assert run.stop() == 0
+        assert "Traceback" not in "".join(run.lines)
         assert len(proxy.seen()) > before, "the runner's requests did not go through the proxy"
         assert set(targets(proxy)) == {f"127.0.0.1:{setup.api_port}"}

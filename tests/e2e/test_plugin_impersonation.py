@@ -8,22 +8,18 @@ passes the flags on: its local runner acts as that user too.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
-import signal
-import subprocess
-import time
 
 import pytest
 
 from tests.conftest import Cluster
 from tests.e2e.plugin_support import (  # noqa: F401 - fixture
     FAKE_IMAGE,
+    ForegroundRun,
     get_or_none,
     installed,
     plugin,
-    plugin_argv,
     trigger_yaml,
 )
 
@@ -94,41 +90,14 @@ def test_run_acts_as_the_named_user(cluster: Cluster, namespace: str) -> None:
         "source": {"resource": {"apiVersion": "v1", "kind": "ConfigMap", "events": ["update"]}},
         "actions": [{"patch": {"patch": {"data": {"seen": "yes"}}}}],
     }
-    env = {**os.environ, "KUBECONFIG": cluster.kubeconfig, "LOG_FORMAT": "json"}
-    proc = subprocess.Popen(
-        [*plugin_argv(), "run", "-f", "-", "-n", namespace, "--as", user],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
-    assert proc.stdin and proc.stdout
-    proc.stdin.write(trigger_yaml("dev", spec))
-    proc.stdin.close()
-    messages: list[str] = []
-
-    def read_until(start: str) -> str:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()  # type: ignore[union-attr]
-            if not line:
-                break
-            messages.append(json.loads(line)["message"])
-            if messages[-1].startswith(start):
-                return messages[-1]
-        pytest.fail(f"the runner never logged {start!r}; it logged {messages}")
-
-    try:
-        read_until("watching ConfigMap in " + namespace)
+    env = {**os.environ, "KUBECONFIG": cluster.kubeconfig}
+    with ForegroundRun(env, ["-n", namespace, "--as", user], trigger_yaml("dev", spec)) as run:
+        run.read_until("watching ConfigMap in " + namespace)
         cluster.kubectl(
             "patch", "configmap", "watched", "-n", namespace, "-p", '{"data":{"a":"2"}}'
         )
-        failed = read_until("action patch failed")
+        failed = run.read_until("action patch failed")
         assert f'User "{user}" cannot patch resource "configmaps"' in failed, failed
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(30) == 0
-    finally:
-        proc.kill()
+        assert run.stop() == 0
     data = cluster.get_json("configmap", "watched", "-n", namespace)["data"]
     assert data == {"a": "2"}  # the admin's kubeconfig would have patched it

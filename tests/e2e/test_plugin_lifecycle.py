@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +18,7 @@ from tests.conftest import Cluster
 from tests.e2e.plugin_support import (  # noqa: F401 - fixture
     FAKE_IMAGE,
     GROUP,
+    ForegroundRun,
     get_or_none,
     installed,
     labelled,
@@ -327,42 +325,15 @@ def test_run_fires_in_the_foreground_and_stops_on_ctrl_c(cluster: Cluster, names
         "actions": [{"log": {"message": "changed {{ .object.metadata.name }}"}}],
     }
     cluster.kubectl("create", "configmap", "watched", "-n", namespace, "--from-literal=a=1")
-    env = {**os.environ, "KUBECONFIG": cluster.kubeconfig, "LOG_FORMAT": "json"}
-    proc = subprocess.Popen(
-        [*plugin_argv(), "run", "-f", "-", "-n", namespace],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
-    assert proc.stdin and proc.stdout
-    proc.stdin.write(trigger_yaml("dev", spec))
-    proc.stdin.close()
-    lines: list[dict] = []
-
-    def read_until(message: str) -> dict:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()  # type: ignore[union-attr]
-            if not line:
-                break
-            lines.append(json.loads(line))
-            if lines[-1]["message"].startswith(message):
-                return lines[-1]
-        pytest.fail(f"the runner never logged {message!r}; it logged {lines}")
-
-    try:
-        read_until("watching ConfigMap in " + namespace)
+    env = {**os.environ, "KUBECONFIG": cluster.kubeconfig}
+    with ForegroundRun(env, ["-n", namespace], trigger_yaml("dev", spec)) as run:
+        run.read_until("watching ConfigMap in " + namespace)
         cluster.kubectl(
             "patch", "configmap", "watched", "-n", namespace, "-p", '{"data":{"a":"2"}}'
         )
-        read_until("changed watched")
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(30) == 0
-    finally:
-        proc.kill()
-    assert [e["message"] for e in lines].count("changed watched") == 1
+        run.read_until("changed watched")
+        assert run.stop() == 0
+    assert run.messages.count("changed watched") == 1
 
 
 def test_plain_kubectl_get_triggers_lists_triggers_only(cluster: Cluster, namespace: str) -> None:
