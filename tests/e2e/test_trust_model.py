@@ -108,14 +108,22 @@ def derived(cluster: Cluster, kind: str, name: str, namespace: str = "") -> list
 
 
 def runner_ready(cluster: Cluster, namespace: str, sel: str) -> dict[str, Any] | None:
-    """The runner pod once Running and Ready (and not being deleted)."""
+    """The runner pod once Ready, not being deleted, and watching (its log says so).
+
+    The pod emulator marks a pod Ready when its process starts, where a kubelet waits
+    for the runner's /readyz probe (listed and watching); a change made before the
+    runner's first list would be in that list, not an event. So the log decides.
+    """
     for pod in cluster.get_json("pods", "-n", namespace, "-l", sel)["items"]:
         status = pod.get("status") or {}
         ready = any(
             c.get("type") == "Ready" and c.get("status") == "True"
             for c in status.get("conditions") or []
         )
-        if ready and not pod["metadata"].get("deletionTimestamp"):
+        if not ready or pod["metadata"].get("deletionTimestamp"):
+            continue
+        logs = cluster.kubectl("logs", pod["metadata"]["name"], "-n", namespace, check=False)
+        if '"message":"watching ' in logs.stdout:
             return dict(pod)
     return None
 
