@@ -163,6 +163,27 @@ class StatusWriter:
         with self._lock:
             self._conditions_held = hold
 
+    def written_by_another(self, live: Mapping[str, Any]) -> bool:
+        """True when the live Trigger's conditions are not the ones this runner last wrote.
+
+        With no controller, a runner being replaced writes its final ``RunnerStopped``
+        when it stops, which may land after its successor's first ``Ready=True``; and
+        anyone with status rights may write. Whoever reads the object (runner.sync)
+        asks this, and the current runner writes its conditions again.
+        """
+        with self._lock:
+            ours = self._written.get("conditions")
+        if not ours:
+            return False
+        theirs = (live.get("status") or {}).get("conditions") or []
+        return _condition_keys(theirs) != _condition_keys(ours)
+
+    def rewrite_conditions(self) -> None:
+        """Write this runner's conditions again at the next flush (they were overwritten)."""
+        with self._lock:
+            self._written.pop("conditions", None)
+        self._kick.set()
+
     def _set(self, type_: str, ok: bool, reason: str, message: str) -> bool:
         status = "True" if ok else "False"
         text = redact.scrub(message)[:MAX_MESSAGE]
@@ -329,6 +350,12 @@ class StatusWriter:
             patch_type="merge",
             subresource="status",
         )
+
+
+def _condition_keys(conditions: Any) -> list[tuple[Any, ...]]:
+    """What makes two condition lists the same report (times and wording aside)."""
+    keys = ("type", "status", "reason", "observedGeneration")
+    return [tuple(c.get(k) for k in keys) for c in conditions if isinstance(c, Mapping)]
 
 
 def _same_checkpoint(old: Any, new: Any) -> bool:

@@ -60,6 +60,10 @@ class SpecSync:
             self._last = ok
             return ok
         self.status.hold_conditions(False)
+        if self.status.written_by_another(live):
+            # a runner being replaced wrote its final RunnerStopped after our Ready, say
+            self.log.info("the Trigger's conditions were written by someone else; writing ours")
+            self.status.rewrite_conditions()
         generation = _generation(live)
         # conditions carry the generation they were computed against (status.py)
         self.status.observe_generation(generation)
@@ -99,13 +103,14 @@ class SpecSync:
     def last_look(self) -> None:
         """Before the final status write: a runner whose spec is no longer the Trigger's
         leaves the conditions alone (the plugin rendered a newer spec and its runner
-        reports now; or they already say SpecNotRendered)."""
+        reports now; or they already say SpecNotRendered), and so does one whose
+        conditions were overwritten since its last write (a successor pod reports now)."""
         live = self._read()
         if live is None:
             return
-        if self.rendered.in_sync(live):
+        if self.rendered.in_sync(live) and not self.status.written_by_another(live):
             self.status.observe_generation(_generation(live))
-        else:
+        else:  # a successor of the same spec may already report: its word stands
             self.status.hold_conditions()
 
     def _read(self) -> Mapping[str, Any] | None:

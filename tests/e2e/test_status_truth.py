@@ -396,3 +396,32 @@ def test_a_cluster_trigger_tells_the_truth_too(cluster: Cluster, namespace: str)
         assert (plain["READY"], plain["REASON"]) == ("False", "RunnerFailed"), plain
     finally:
         plugin(cluster, "delete", "clustertrigger", name, check=False)
+
+
+def test_a_replaced_runners_last_word_does_not_stay(cluster: Cluster, namespace: str) -> None:
+    """With no controller, a runner pod being replaced writes ``RunnerStopped`` when it stops;
+    landing after its successor's ``Ready=True``, it must not stay: the working runner sees,
+    at its next read of the Trigger (within 30 s), that another wrote, and writes its own."""
+    _create(cluster, namespace, "heal", {"source": CONFIGMAPS, "actions": LOG})
+    _wait(cluster, namespace, "heal")
+    written = _conditions(cluster, namespace, "heal")
+    stopped = {
+        **written["Ready"],
+        "status": "False",
+        "reason": "RunnerStopped",
+        "message": "the runner stopped (its pod is being replaced or deleted)",
+    }
+    late = {"status": {"conditions": [stopped, written["Watching"], written["SpecInSync"]]}}
+    cluster.kubectl(
+        "patch", "trigger", "heal", "-n", namespace, "--subresource=status", "--type=merge",
+        "-p", json.dumps(late),
+    )  # fmt: skip
+    assert _conditions(cluster, namespace, "heal")["Ready"]["reason"] == "RunnerStopped"
+    wait_for(
+        lambda: _conditions(cluster, namespace, "heal")["Ready"]["status"] == "True",
+        60,
+        "the working runner to write Ready=True again",
+    )
+    ready = _conditions(cluster, namespace, "heal")["Ready"]
+    assert (ready["reason"], ready["observedGeneration"]) == ("Running", 1)
+    assert _kubectl_row(cluster, namespace, "heal")["READY"] == "True"

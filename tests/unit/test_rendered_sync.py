@@ -55,6 +55,9 @@ class Status:
     def hold_conditions(self, hold: bool = True) -> None:
         self.held = hold
 
+    def written_by_another(self, live: Any) -> bool:
+        return False
+
 
 class Events:
     def __init__(self) -> None:
@@ -86,3 +89,85 @@ def test_spec_in_sync_reports_an_edit_once_and_recovers() -> None:
     assert len(events.recorded) == 1  # one Warning per change, not one per check
     assert sync.observe(live(SPEC, 3))  # edited back: in sync again
     assert status.conditions[CONDITION][0] is True
+
+
+class StatusClient:
+    """Records status patches; ``live`` is the Trigger a GET returns."""
+
+    def __init__(self) -> None:
+        self.patches: list[dict[str, Any]] = []
+        self.live: dict[str, Any] = {}
+
+    def resource(self, api_version: str, kind: str) -> str:
+        return kind
+
+    def patch(self, info: Any, name: str, body: Any, **kw: Any) -> Any:
+        self.patches.append(body["status"])
+        return {}
+
+    def get(self, info: Any, name: str, namespace: str | None = None) -> Any:
+        return self.live
+
+
+def test_a_runner_writes_its_conditions_again_when_another_overwrote_them() -> None:
+    """A replaced pod's final RunnerStopped landing after its successor's Ready=True."""
+    from runner.metrics import Metrics
+    from runner.status import StatusWriter
+
+    obj = {"apiVersion": API_VERSION, "kind": "Trigger", "metadata": {"name": "t"}, "spec": SPEC}
+    config = parse_trigger(obj, default_namespace="shop")
+    rendered = from_env({ENV_SPEC: "{}", ENV_SPEC_DIGEST: spec_digest(SPEC), ENV_GENERATION: "1"})
+    assert rendered is not None
+    client, log = StatusClient(), logging.getLogger("t")
+    status = StatusWriter(client, "t", "shop", 1, Metrics(), log)  # type: ignore[arg-type]
+    sync = SpecSync(client, config, rendered, status, Events(), log, interval=1)
+    live = {"metadata": {"generation": 1}, "spec": SPEC}
+    sync.observe(live)
+    status.set_condition("Watching", True, "Watching", "watching ConfigMap in shop")
+    assert status.flush()
+    ours = client.patches[-1]["conditions"]
+    assert (ours[0]["type"], ours[0]["status"]) == ("Ready", "True")
+
+    # nothing else wrote: reading the object changes nothing
+    client.live = {**live, "status": {"conditions": ours}}
+    sync.check()
+    assert not status.flush()
+
+    # the replaced runner's last write lands after ours
+    stopped = [
+        {**c, "status": "False", "reason": "RunnerStopped"} if c["type"] == "Ready" else c
+        for c in ours
+    ]
+    client.live = {**live, "status": {"conditions": stopped}}
+    sync.check()
+    assert status.flush()
+    assert client.patches[-1]["conditions"] == ours
+    # and, reading it back as written, no more writes
+    client.live = {**live, "status": {"conditions": ours}}
+    sync.check()
+    assert not status.flush()
+
+
+def test_a_stopping_runner_leaves_conditions_another_wrote_since_its_last_write() -> None:
+    from runner.metrics import Metrics
+    from runner.status import RUNNER_STOPPED, StatusWriter
+
+    obj = {"apiVersion": API_VERSION, "kind": "Trigger", "metadata": {"name": "t"}, "spec": SPEC}
+    config = parse_trigger(obj, default_namespace="shop")
+    rendered = from_env({ENV_SPEC: "{}", ENV_SPEC_DIGEST: spec_digest(SPEC), ENV_GENERATION: "1"})
+    assert rendered is not None
+    client, log = StatusClient(), logging.getLogger("t")
+    status = StatusWriter(client, "t", "shop", 1, Metrics(), log)  # type: ignore[arg-type]
+    sync = SpecSync(client, config, rendered, status, Events(), log, interval=1)
+    live = {"metadata": {"generation": 1}, "spec": SPEC}
+    sync.observe(live)
+    status.set_condition("Watching", False, "SourceUnavailable", "the CRD is gone")
+    assert status.flush()
+    ours = client.patches[-1]["conditions"]
+    # its successor reports Ready=True meanwhile
+    theirs = [{**c, "status": "True", "reason": "Running"} for c in ours]
+    client.live = {**live, "status": {"conditions": theirs}}
+    sync.last_look()
+    status.fail(RUNNER_STOPPED, "the runner stopped")
+    status.flush()
+    assert all("conditions" not in patch for patch in client.patches[1:])
