@@ -14,9 +14,8 @@ failure is reported.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -282,41 +281,67 @@ def _each(
             except KeyboardInterrupt:
                 return results, list(triggers[i:])
         return results, []
-    pool = ThreadPoolExecutor(max_workers=min(workers, len(triggers)))
-    futures: list[Future[list[Outcome] | PluginError]] = []
-    try:
-        with _ctrl_c_deferred():  # a Ctrl-C amid the submissions would lose track of some
-            futures = [pool.submit(fn, t) for t in triggers]
-        # a Ctrl-C held back arrives as the block ends, still inside this try
-        for future in futures:
-            future.result()
-    except KeyboardInterrupt:
-        for future in futures:
-            future.cancel()
-    finally:
-        pool.shutdown(wait=True)
-    left = [t for t, f in zip(triggers, futures, strict=True) if f.cancelled()]
-    return [f.result() for f in futures if not f.cancelled()], left
+    return _Parallel(fn, triggers).run(min(workers, len(triggers)))
 
 
-@contextlib.contextmanager
-def _ctrl_c_deferred() -> Iterator[None]:
-    """Hold SIGINT back from this thread (and the threads it starts) until the block ends.
+class _Parallel:
+    """Writes triggers on a few threads while the main thread only waits.
 
-    Workers start writing while the main thread still submits; a KeyboardInterrupt
-    raised between two submissions would leave running writes unreported (seen
-    under load: exit 130 without saying which triggers were not written).
+    Every hand-out and every result is booked under one lock by the workers, so a
+    Ctrl-C, which Python raises in the main thread at any instruction (a signal may
+    even arrive on another thread), can never fall between starting a write and
+    recording it: the main thread then stops further hand-outs and waits for the
+    writes in progress, each all or nothing.
     """
-    import signal
 
-    if not hasattr(signal, "pthread_sigmask"):  # not POSIX: the window stays, and is short
-        yield
-        return
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    def __init__(
+        self, fn: Callable[[Prepared], list[Outcome] | PluginError], items: Sequence[Prepared]
+    ) -> None:
+        self.fn = fn
+        self.items = list(items)
+        self.results: dict[int, list[Outcome] | PluginError] = {}
+        self.bugs: dict[int, Exception] = {}
+        self.next = 0  # items[:next] were handed out
+        self.active = 0
+        self.stopped = False
+        self.changed = threading.Condition()
+
+    def _work(self) -> None:
+        while True:
+            with self.changed:
+                if self.stopped or self.next >= len(self.items):
+                    return
+                i, self.next, self.active = self.next, self.next + 1, self.active + 1
+            try:
+                result = self.fn(self.items[i])
+            except Exception as e:  # a bug: raised again in the main thread
+                with self.changed:
+                    self.bugs[i] = e
+            else:
+                with self.changed:
+                    self.results[i] = result
+            finally:
+                with self.changed:
+                    self.active -= 1
+                    self.changed.notify_all()
+
+    def _settled(self) -> bool:
+        return self.active == 0 and (self.stopped or self.next >= len(self.items))
+
+    def run(self, workers: int) -> tuple[list[list[Outcome] | PluginError], list[Prepared]]:
+        """Results in input order, and the items never handed out (Ctrl-C)."""
+        try:
+            for _ in range(workers):
+                threading.Thread(target=self._work, daemon=True).start()
+            with self.changed:
+                self.changed.wait_for(self._settled)
+        except KeyboardInterrupt:
+            with self.changed:
+                self.stopped = True
+                self.changed.wait_for(self._settled)
+        if self.bugs:
+            raise self.bugs[min(self.bugs)]
+        return [self.results[i] for i in sorted(self.results)], self.items[self.next :]
 
 
 def _undone(e: PluginError, writer: Writer, report: Report) -> PluginError:
