@@ -109,8 +109,8 @@ class StatusClient:
         return self.live
 
 
-def test_a_runner_writes_its_conditions_again_when_another_overwrote_them() -> None:
-    """A replaced pod's final RunnerStopped landing after its successor's Ready=True."""
+def running_in_sync() -> tuple[StatusClient, Any, SpecSync, dict[str, Any]]:
+    """A real StatusWriter and SpecSync of generation 1, the Trigger read once and in sync."""
     from runner.metrics import Metrics
     from runner.status import StatusWriter
 
@@ -123,6 +123,12 @@ def test_a_runner_writes_its_conditions_again_when_another_overwrote_them() -> N
     sync = SpecSync(client, config, rendered, status, Events(), log, interval=1)
     live = {"metadata": {"generation": 1}, "spec": SPEC}
     sync.observe(live)
+    return client, status, sync, live
+
+
+def test_a_runner_writes_its_conditions_again_when_another_overwrote_them() -> None:
+    """A replaced pod's final RunnerStopped landing after its successor's Ready=True."""
+    client, status, sync, live = running_in_sync()
     status.set_condition("Watching", True, "Watching", "watching ConfigMap in shop")
     assert status.flush()
     ours = client.patches[-1]["conditions"]
@@ -149,18 +155,9 @@ def test_a_runner_writes_its_conditions_again_when_another_overwrote_them() -> N
 
 
 def test_a_stopping_runner_leaves_conditions_another_wrote_since_its_last_write() -> None:
-    from runner.metrics import Metrics
-    from runner.status import RUNNER_STOPPED, StatusWriter
+    from runner.status import RUNNER_STOPPED
 
-    obj = {"apiVersion": API_VERSION, "kind": "Trigger", "metadata": {"name": "t"}, "spec": SPEC}
-    config = parse_trigger(obj, default_namespace="shop")
-    rendered = from_env({ENV_SPEC: "{}", ENV_SPEC_DIGEST: spec_digest(SPEC), ENV_GENERATION: "1"})
-    assert rendered is not None
-    client, log = StatusClient(), logging.getLogger("t")
-    status = StatusWriter(client, "t", "shop", 1, Metrics(), log)  # type: ignore[arg-type]
-    sync = SpecSync(client, config, rendered, status, Events(), log, interval=1)
-    live = {"metadata": {"generation": 1}, "spec": SPEC}
-    sync.observe(live)
+    client, status, sync, live = running_in_sync()
     status.set_condition("Watching", False, "SourceUnavailable", "the CRD is gone")
     assert status.flush()
     ours = client.patches[-1]["conditions"]
