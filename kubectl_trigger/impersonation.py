@@ -28,11 +28,9 @@ class Impersonation:
         """The Impersonate-* headers, or () when the flags ask for nothing."""
         if not self.user:
             return ()
-        headers = [("Impersonate-User", self.user)]
-        if self.uid:
-            headers.append(("Impersonate-Uid", self.uid))
-        headers += [("Impersonate-Group", g) for g in self.groups]
-        return tuple(headers)
+        from runner.kube.config import impersonation_headers  # loaded with the kubeconfig
+
+        return impersonation_headers(self.user, self.uid, self.groups)
 
 
 #: Set by ``cli.main`` from the command line; read by ``Session.config``.

@@ -234,17 +234,15 @@ def _client(args: argparse.Namespace) -> KubeClient:
     import dataclasses
 
     from runner.kube.client import KubeClient
-    from runner.kube.config import load_config
+    from runner.kube.config import impersonation_headers, load_config
 
     config = load_config(args.kubeconfig, args.context)
     if not args.as_user:
         if args.as_group or args.as_uid:
             raise _UsageError("--as-group and --as-uid need --as (the user to act as)")
         return KubeClient(config)
-    headers = [("Impersonate-User", args.as_user)]
-    headers += [("Impersonate-Uid", args.as_uid)] if args.as_uid else []
-    headers += [("Impersonate-Group", group) for group in args.as_group]
-    return KubeClient(dataclasses.replace(config, impersonate=tuple(headers)))
+    headers = impersonation_headers(args.as_user, args.as_uid or "", args.as_group)
+    return KubeClient(dataclasses.replace(config, impersonate=headers))
 
 
 class _UsageError(Exception):

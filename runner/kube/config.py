@@ -16,7 +16,7 @@ import base64
 import binascii
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -341,6 +341,17 @@ _TOKEN_CHARS = frozenset(
 )
 
 
+def impersonation_headers(
+    user: str, uid: str = "", groups: Sequence[str] = ()
+) -> tuple[tuple[str, str], ...]:
+    """The Impersonate-* headers for acting as ``user`` (kubectl's --as, or a kubeconfig's as)."""
+    headers = [("Impersonate-User", user)]
+    if uid:
+        headers.append(("Impersonate-Uid", uid))
+    headers += [("Impersonate-Group", group) for group in groups]
+    return tuple(headers)
+
+
 def _impersonation(user: Mapping[str, Any], where: str) -> tuple[tuple[str, str], ...]:
     """The Impersonate-* headers kubectl sends for a user with ``as`` (act-as) fields."""
     name = str(user.get("as") or "")
@@ -356,10 +367,7 @@ def _impersonation(user: Mapping[str, Any], where: str) -> tuple[tuple[str, str]
                 "impersonate); kubectl refuses this too"
             )
         return ()
-    headers = [("Impersonate-User", name)]
-    if uid:
-        headers.append(("Impersonate-Uid", uid))
-    headers += [("Impersonate-Group", str(g)) for g in groups]
+    headers = list(impersonation_headers(name, uid, [str(g) for g in groups]))
     for key, values in extra.items():
         escaped = "".join(
             chr(b) if b in _TOKEN_CHARS else f"%{b:02X}" for b in str(key).encode("utf-8")
