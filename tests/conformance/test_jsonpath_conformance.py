@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -228,7 +229,9 @@ def runner_answer(template: str, doc: Any) -> tuple[str, list[str]]:
 
 
 def order_is_random(template: str) -> bool:
-    return "*" in template or ".." in template
+    """Wildcards and recursive descent walk maps in Go's random order. A bracketed key that
+    starts with a dot (``['.name']``) is a path from an empty segment to kubectl: ``..name``."""
+    return "*" in template or ".." in template or re.search(r"\[\s*['\"]\.", template) is not None
 
 
 def judge(reference: Reference, template: str, doc: Any, ref: dict[str, Any], tally: Tally) -> None:
